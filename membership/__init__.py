@@ -1,0 +1,115 @@
+"""The membership service: reader accounts, comments, memberships and sponsorships."""
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from membership.config import check_production, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: config -> extensions -> blueprints -> cli -> error handlers."""
+    if test_config is None:
+        load_dotenv(ROOT / ".env", override=False)
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_config(app.instance_path))
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.update(test_config)
+    check_production(app.config)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=0
+        )
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+
+    from membership.web import register_request_hooks
+
+    register_request_hooks(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Log with the request id so an error page's id leads to its log lines."""
+    from membership.web import RequestIdFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
+    logger = logging.getLogger("membership")
+    if not logger.handlers:
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extension objects to this app."""
+    from membership.auth.sessions import load_user_from_session
+    from membership.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+    if app.config["MAIL_BACKEND"] == "locmem" and not app.config.get("TESTING"):
+        app.config["MAIL_BACKEND"] = "membership.mail.OutboxDirEmailBackend"
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are checked on the server instead
+    login_manager.user_loader(load_user_from_session)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL, enforced foreign keys and a busy timeout for every SQLite connection."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach each feature's blueprint."""
+    from membership.account.views import bp as account_bp
+    from membership.articles.views import bp as articles_bp
+    from membership.auth.views import bp as auth_bp
+
+    app.register_blueprint(articles_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+
+
+def register_cli(app: Flask) -> None:
+    """Add the `flask` commands."""
+    from membership.cli import register
+
+    register(app)

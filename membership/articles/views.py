@@ -1,0 +1,73 @@
+"""Reading the portal: home, sections, tags, article pages, health check."""
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from membership.articles import services
+from membership.articles.rendering import render_markdown
+from membership.extensions import db
+from membership.models import Article, ArticleStatus, Section, Tag
+
+bp = Blueprint("articles", __name__)
+
+
+@bp.app_context_processor
+def navigation() -> dict:
+    """Sections for the header on every page."""
+    return {"nav_sections": services.sections}
+
+
+def _page_of(query):
+    return db.paginate(
+        query,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["ARTICLES_PER_PAGE"],
+        error_out=False,
+    )
+
+
+@bp.route("/")
+def home():
+    """The latest stories, paginated."""
+    return render_template("articles/list.html", page=_page_of(services.published_articles()))
+
+
+@bp.route("/section/<slug>")
+def section(slug: str):
+    """The latest stories of one section."""
+    found = db.first_or_404(select(Section).where(Section.slug == slug))
+    page = _page_of(services.published_in_section(found))
+    return render_template("articles/list.html", page=page, heading=found.name, intro=found)
+
+
+@bp.route("/tag/<slug>")
+def tag(slug: str):
+    """The latest stories with one tag."""
+    found = db.first_or_404(select(Tag).where(Tag.slug == slug))
+    page = _page_of(services.published_with_tag(found))
+    return render_template("articles/list.html", page=page, heading=f"Tagged: {found.name}")
+
+
+@bp.route("/articles/<slug>")
+def article(slug: str):
+    """One story; readers without access see the summary and an invitation."""
+    found = db.first_or_404(
+        select(Article).where(Article.slug == slug, Article.status == ArticleStatus.PUBLISHED)
+    )
+    readable = services.may_read(current_user, found)
+    body = render_markdown(found.body) if readable else None
+    return render_template("articles/article.html", article=found, body=body, readable=readable)
+
+
+@bp.route("/healthz")
+def healthz():
+    """200 when the database answers, 503 when it does not."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.warning("health check: database unreachable")
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,151 @@
+"""Server-side sessions: every sign-in is a row that logout or an admin can revoke."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, g, session
+from flask_login import login_user, logout_user
+from sqlalchemy import select, update
+
+from membership.extensions import db
+from membership.models import User, UserSession
+from membership.models.types import utcnow
+
+SESSION_KEY = "sid"
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in(user: User, *, remember: bool, ip_address: str | None, user_agent: str | None) -> None:
+    """Start a fresh session (new cookie, new CSRF token) backed by a new server-side row."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    config = current_app.config
+    lifetime = config["SESSION_ABSOLUTE_TIMEOUT"] if remember else config["BROWSER_SESSION_TIMEOUT"]
+    record = UserSession(
+        user=user,
+        token_hash=_digest(token),
+        created_at=now,
+        authenticated_at=now,
+        last_seen_at=now,
+        expires_at=now + lifetime,
+        remember=remember,
+        ip_address=(ip_address or "")[:45] or None,
+        user_agent=(user_agent or "")[:255] or None,
+    )
+    db.session.add(record)
+    user.last_login_at = now
+    db.session.flush()
+    session[SESSION_KEY] = token
+    session.permanent = remember
+    login_user(user)
+    g.user_session = record
+
+
+def sign_out() -> None:
+    """Revoke this browser's session row and clear the cookie."""
+    record = current_session()
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+    forget_browser()
+
+
+def forget_browser() -> None:
+    """Drop the login from this browser's cookie (the server-side row is handled elsewhere)."""
+    logout_user()
+    session.clear()
+    g.pop("user_session", None)
+
+
+def current_session() -> UserSession | None:
+    """The server-side row behind the current request's cookie, if any."""
+    if "user_session" in g:
+        return g.user_session
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+
+
+def _expired(record: UserSession, user: User, now: datetime) -> bool:
+    if record.revoked_at is not None or record.expires_at <= now:
+        return True
+    idle = current_app.config[
+        "STAFF_IDLE_TIMEOUT" if user.is_staff else "SESSION_IDLE_TIMEOUT"
+    ]
+    return record.last_seen_at + idle <= now
+
+
+def load_user_from_session(user_id: str) -> User | None:
+    """Flask-Login's user loader: the cookie counts only while its server-side row is valid."""
+    token = session.get(SESSION_KEY)
+    if not token or not user_id.isdigit():
+        return None
+    row = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _digest(token), UserSession.user_id == int(user_id))
+    ).first()
+    if row is None:
+        return None
+    record, user = row
+    now = utcnow()
+    if user.is_banned or _expired(record, user, now):
+        return None
+    if now - record.last_seen_at >= TOUCH_INTERVAL:
+        g.touch_session_id = record.id
+    g.user_session = record
+    return user
+
+
+def is_recent_login(window: timedelta | None = None) -> bool:
+    """Whether the user typed their password (or 2FA code) within the window."""
+    record = current_session()
+    window = window or current_app.config["RECENT_LOGIN_WINDOW"]
+    return record is not None and utcnow() - record.authenticated_at <= window
+
+
+def mark_reauthenticated() -> None:
+    record = current_session()
+    if record is not None:
+        record.authenticated_at = utcnow()
+
+
+def revoke_sessions(user: User, *, keep: UserSession | None = None) -> int:
+    """End every session of the user except `keep`; returns how many were ended."""
+    query = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep.id)
+    result = db.session.execute(query.values(revoked_at=utcnow()))
+    return result.rowcount or 0
+
+
+def active_sessions(user: User) -> list[UserSession]:
+    now = utcnow()
+    rows = db.session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+        )
+        .order_by(UserSession.last_seen_at.desc())
+    ).all()
+    return [row for row in rows if not _expired(row, user, now)]
+
+
+def touch_current_session() -> None:
+    """Record activity for the idle timeout; runs after the view, in its own small commit."""
+    session_id = g.pop("touch_session_id", None)
+    if session_id is not None:
+        db.session.execute(
+            update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
+        )
+        db.session.commit()

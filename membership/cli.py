@@ -1,0 +1,114 @@
+"""`flask` commands: create-admin, seed-demo, mail deliver."""
+
+import sys
+import time
+from datetime import timedelta
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from membership.auth.passwords import password_problem
+from membership.auth.services import create_user, find_user_by_email, normalize_email
+from membership.extensions import db
+from membership.mail import deliver_due
+from membership.models import Article, ArticleStatus, Role, Section, Tag
+from membership.models.types import utcnow
+
+
+def _read_password(email: str) -> str:
+    """One line from stdin when piped; otherwise prompt twice without echo."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Administrator", show_default=True, help="Display name.")
+def create_admin(email: str, name: str) -> None:
+    """Create a confirmed administrator, or promote an existing account."""
+    email = normalize_email(email)
+    user = find_user_by_email(email)
+    if user is not None:
+        user.role = Role.ADMIN
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = utcnow()
+        db.session.commit()
+        click.echo(f"Promoted {email} to administrator.")
+        return
+    password = _read_password(email)
+    problem = password_problem(password, email=email, display_name=name)
+    if problem:
+        raise click.ClickException(problem)
+    create_user(email, name, password, role=Role.ADMIN, confirmed=True)
+    db.session.commit()
+    click.echo(f"Created administrator {email}.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo sections and articles; running it again changes nothing."""
+    from membership.demo_content import ARTICLES, SECTIONS
+
+    sections = {}
+    for position, (slug, name, description) in enumerate(SECTIONS):
+        section = db.session.scalar(select(Section).where(Section.slug == slug))
+        if section is None:
+            section = Section(slug=slug, name=name, description=description, position=position)
+            db.session.add(section)
+        sections[slug] = section
+    tags: dict[str, Tag] = {}
+    created = 0
+    now = utcnow()
+    for item in ARTICLES:
+        if db.session.scalar(select(Article.id).where(Article.slug == item["slug"])):
+            continue
+        article = Article(
+            slug=item["slug"],
+            title=item["title"],
+            summary=item["summary"],
+            body=item["body"],
+            author_name=item["author"],
+            section=sections[item["section"]],
+            status=ArticleStatus.PUBLISHED,
+            access_level=item["access"],
+            published_at=now - timedelta(days=item["days_ago"], hours=created),
+        )
+        for tag_slug in item["tags"]:
+            if tag_slug not in tags:
+                tags[tag_slug] = db.session.scalar(
+                    select(Tag).where(Tag.slug == tag_slug)
+                ) or Tag(slug=tag_slug, name=tag_slug.replace("-", " ").title())
+            article.tags.append(tags[tag_slug])
+        db.session.add(article)
+        created += 1
+    db.session.commit()
+    click.echo(f"Demo content ready: {len(SECTIONS)} sections, {created} new article(s).")
+
+
+@click.group("mail")
+def mail_group() -> None:
+    """Outgoing mail."""
+
+
+@mail_group.command("deliver")
+@click.option("--watch", is_flag=True, help="Keep running, checking every --interval seconds.")
+@click.option("--interval", default=30, show_default=True, type=click.IntRange(1, 3600))
+def mail_deliver(watch: bool, interval: int) -> None:
+    """Send emails that are waiting (new ones, or ones whose SMTP attempt failed)."""
+    while True:
+        sent = 0
+        while (batch := deliver_due()) > 0:
+            sent += batch
+        click.echo(f"Delivered {sent} email(s).")
+        if not watch:
+            return
+        time.sleep(interval)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to the app."""
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(mail_group)

@@ -1,0 +1,133 @@
+"""Settings read from the environment (and an optional `.env` file).
+
+`APP_ENV` selects the environment: `development` (the default), `testing` or `production`.
+Production refuses to start without a strong `SECRET_KEY`, with debug on, or without `SITE_URL`.
+Any other Flask or extension setting can be given as `FLASK_<NAME>`.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "testing", "production")
+WEAK_SECRET_KEYS = {"", "dev", "secret", "changeme", "change-me", "development", "please-change-me"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Route `postgres://` and `postgresql://` URLs through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def development_secret_key(instance_path: str) -> str:
+    """Return the development key stored in `instance/`, creating it on first use."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the settings dictionary from the environment."""
+    app_env = os.environ.get("APP_ENV", "development").strip().lower()
+    if app_env not in ENVIRONMENTS:
+        raise ConfigurationError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    development = app_env == "development"
+    default_db = "sqlite:///" + str(Path(instance_path) / "membership.sqlite3")
+    secret_key = os.environ.get("SECRET_KEY") or (
+        development_secret_key(instance_path) if development else ""
+    )
+    mail_server = os.environ.get("MAIL_SERVER", "")
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret_key,
+        "SITE_NAME": os.environ.get("SITE_NAME", "The Civic Ledger"),
+        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000" if development else ""),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(
+            os.environ.get("DATABASE_URL", default_db)
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Mail: without MAIL_SERVER, messages are logged and saved under instance/outbox/.
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _env_int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _env_bool("MAIL_USE_SSL"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "The Civic Ledger <newsroom@localhost>"
+        ),
+        "MAIL_TIMEOUT": _env_int("MAIL_TIMEOUT", 10),
+        "MAIL_BACKEND": "smtp" if mail_server else "locmem",
+        "MAIL_OUTBOX_DIR": str(Path(instance_path) / "outbox"),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_ACCOUNT": "6/minute;30/hour",
+        "LOGIN_LIMIT_PER_IP": "30/minute;300/hour",
+        "EMAIL_LIMIT_PER_IP": "10/minute;60/hour",
+        # Number of trusted proxies in front of the app; 0 means X-Forwarded-For is ignored.
+        "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0),
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": not development,
+        "SESSION_COOKIE_NAME": "membership_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        "SESSION_IDLE_TIMEOUT": timedelta(days=30),
+        "SESSION_ABSOLUTE_TIMEOUT": timedelta(days=30),
+        "BROWSER_SESSION_TIMEOUT": timedelta(hours=12),
+        "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
+        "RECENT_LOGIN_WINDOW": timedelta(minutes=15),
+        "CONFIRM_TOKEN_MAX_AGE": 3 * 24 * 3600,
+        "RESET_TOKEN_MAX_AGE": 3600,
+        "HSTS_ENABLED": not development,
+        "ARGON2_TIME_COST": 2,
+        "ARGON2_MEMORY_COST": 19 * 1024,
+        "ARGON2_PARALLELISM": 1,
+        "ARTICLES_PER_PAGE": 10,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "DEBUG": False,
+    }
+
+
+def check_production(config: dict) -> None:
+    """Refuse an unsafe production configuration."""
+    if config["APP_ENV"] != "production":
+        return
+    problems = []
+    key = config.get("SECRET_KEY") or ""
+    if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in WEAK_SECRET_KEYS or len(set(key)) < 10:
+        problems.append(f"SECRET_KEY must be a random string of {MIN_SECRET_KEY_LENGTH}+ characters")
+    if config.get("DEBUG"):
+        problems.append("debug must be off")
+    if not config.get("SITE_URL"):
+        problems.append("SITE_URL must be set (links in emails are built from it)")
+    if problems:
+        raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))

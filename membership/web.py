@@ -1,0 +1,138 @@
+"""Cross-cutting request handling: request ids, security headers, error pages, mail delivery."""
+
+import logging
+import re
+import uuid
+
+from flask import Flask, g, has_request_context, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from membership.extensions import db
+from membership.mail import deliver_committed_mail
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+BASE_CSP = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:", "https:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+FRIENDLY_ERRORS = {
+    400: "The request could not be understood. Check the form and try again.",
+    403: "You do not have permission to do that.",
+    404: "We could not find that page.",
+    405: "That action is not allowed here.",
+    413: "What you sent is too large.",
+    429: "Too many attempts. Please wait a minute and try again.",
+    500: "Something went wrong on our side. The error has been logged.",
+    503: "The service is briefly unavailable. Please try again shortly.",
+}
+
+
+class RequestIdFilter(logging.Filter):
+    """Add the current request id (or "-") to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def allow_csp_sources(directive: str, *sources: str) -> None:
+    """Widen the Content-Security-Policy for this response only (e.g. Stripe's hosts)."""
+    extra = g.setdefault("csp_extra", {})
+    extra.setdefault(directive, []).extend(sources)
+
+
+def content_security_policy() -> str:
+    policy = {key: list(values) for key, values in BASE_CSP.items()}
+    for directive, sources in g.get("csp_extra", {}).items():
+        policy.setdefault(directive, ["'self'"]).extend(sources)
+    return "; ".join(f"{key} {' '.join(values)}" for key, values in policy.items())
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Install the hooks and the error handlers on the app."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers["Content-Security-Policy"] = content_security_policy()
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if app.config["HSTS_ENABLED"]:
+            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if g.get("request_id"):
+            headers["X-Request-ID"] = g.request_id
+        if _is_private_page():
+            headers["Cache-Control"] = "no-store"
+            headers["Vary"] = "Cookie"
+        return response
+
+    @app.after_request
+    def send_committed_mail(response):
+        try:
+            deliver_committed_mail()
+        except Exception:
+            # The email is stored; `flask mail deliver` will send it. The action succeeded.
+            db.session.rollback()
+            log.exception("delivering committed mail failed")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _error_page(error.code or 500, error), error.code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        log.info("CSRF rejected: %s", error.description)
+        message = "Your form expired or was sent from elsewhere. Reload the page and try again."
+        return render_template(
+            "errors/error.html", code=400, title="Form expired", message=message
+        ), 400
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return _error_page(500, InternalServerError()), 500
+
+    @app.context_processor
+    def template_globals() -> dict:
+        return {
+            "site_name": app.config["SITE_NAME"],
+            "request_id": g.get("request_id"),
+        }
+
+
+def _is_private_page() -> bool:
+    """Signed-in and admin pages must never be stored by a browser or a proxy."""
+    if request.path.startswith("/admin"):
+        return True
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:
+        return False
+
+
+def _error_page(code: int, error: HTTPException):
+    message = FRIENDLY_ERRORS.get(code) or error.description
+    if code in (400, 403, 404) and error.description and not _is_default(error):
+        message = error.description
+    return render_template("errors/error.html", code=code, title=error.name, message=message)
+
+
+def _is_default(error: HTTPException) -> bool:
+    return error.description == type(error).description

@@ -1,0 +1,283 @@
+"""Fixtures: an app on a fresh database per test, a real SMTP server, HTTP helpers, factories.
+
+The suite runs on SQLite by default and on PostgreSQL with `TEST_DATABASE=postgresql`
+(a throwaway database is created for the session and dropped at its end).
+"""
+
+import os
+import re
+import socket
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from membership import create_app
+from membership.extensions import db
+
+settings.register_profile(
+    "ci", max_examples=500, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+USING_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgresql"
+PASSWORD = "correct horse battery staple"
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL database for the whole session, dropped at its end."""
+    if not USING_POSTGRES:
+        yield None
+        return
+    admin_url = make_url(
+        os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    )
+    name = f"membership_test_{uuid.uuid4().hex[:10]}"
+    conninfo = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI and cannot be reached: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    with engine.begin():
+        pass
+    import membership.models  # noqa: F401  (registers every table on the metadata)
+
+    db.metadata.create_all(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(postgres_url, tmp_path):
+    """The database for one test: a new SQLite file, or the emptied PostgreSQL database."""
+    if postgres_url is None:
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    engine = create_engine(postgres_url)
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return postgres_url
+
+
+# --- mail -----------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """Messages received by the loopback SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in m["To"].lower()]
+
+    def last(self, address: str) -> EmailMessage:
+        found = self.to(address)
+        assert found, f"no email to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def text_of(message: EmailMessage) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    def link(self, address: str, path_fragment: str) -> str:
+        """The first link in the newest email to `address` whose URL contains the fragment."""
+        body = self.text_of(self.last(address))
+        for url in re.findall(r"https?://\S+", body):
+            if path_fragment in url:
+                return url
+        raise AssertionError(f"no link with {path_fragment!r} in: {body}")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback for the whole session."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The messages received during this test."""
+    _controller, box = smtp_server
+    box.clear()
+    return box
+
+
+# --- app and clients ------------------------------------------------------------------------
+
+
+class FormClient(FlaskClient):
+    """A test client that submits forms the way a browser does: with the page's CSRF token."""
+
+    def csrf_token(self, page: str) -> str:
+        response = self.get(page)
+        match = CSRF_PATTERN.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {page} ({response.status_code})"
+        return match.group(1) or match.group(2)
+
+    def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        """GET `page` (default: `url`) for its token, then POST the form to `url`."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(page or url))
+        return self.post(url, data=data, **kwargs)
+
+
+@pytest.fixture
+def make_app(database_url, smtp_server, tmp_path, monkeypatch):
+    """Build an app on this test's database; keyword arguments override settings."""
+    controller, _ = smtp_server
+    created = []
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+
+    def factory(**overrides):
+        config = {
+            "TESTING": True,
+            "APP_ENV": "testing",
+            "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "SITE_URL": "http://portal.test",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": controller.port,
+            "MAIL_BACKEND": "smtp",
+            "MAIL_TIMEOUT": 5,
+            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_COST": 8,
+            "ARGON2_PARALLELISM": 1,
+        }
+        config.update(overrides)
+        application = create_app(config)
+        application.test_client_class = FormClient
+        with application.app_context():
+            if database_url.startswith("sqlite"):
+                db.create_all()
+        created.append(application)
+        return application
+
+    yield factory
+    for application in created:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """The application with test settings."""
+    application = make_app()
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture
+def client(app) -> FormClient:
+    """A browser-like client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """The `flask` command runner."""
+    return app.test_cli_runner()
+
+
+# --- factories ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user directly; returns the User."""
+    from membership.auth.services import create_user
+
+    counter = iter(range(1, 10_000))
+
+    def factory(
+        email: str | None = None,
+        *,
+        password: str = PASSWORD,
+        display_name: str | None = None,
+        confirmed: bool = True,
+        role: str = "reader",
+        **fields,
+    ):
+        number = next(counter)
+        user = create_user(
+            email or f"reader{number}@example.org",
+            display_name or f"Reader {number}",
+            password,
+            role=role,
+            confirmed=confirmed,
+        )
+        for key, value in fields.items():
+            setattr(user, key, value)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login():
+    """Sign a client in through the login form; returns the response."""
+
+    def do_login(client, email: str, password: str = PASSWORD, **extra):
+        return client.submit("/login", {"email": email, "password": password, **extra})
+
+    return do_login
+
+
+@pytest.fixture
+def user(make_user):
+    """A confirmed reader."""
+    return make_user("ada@example.org", display_name="Ada")
+
+
+@pytest.fixture
+def signed_in(client, user, login):
+    """A client signed in as `user`."""
+    response = login(client, user.email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
