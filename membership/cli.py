@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from membership.auth.passwords import password_problem
@@ -24,6 +25,7 @@ def _read_password(email: str) -> str:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", default="Administrator", show_default=True, help="Display name.")
 def create_admin(email: str, name: str) -> None:
@@ -47,6 +49,7 @@ def create_admin(email: str, name: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Load the demo sections and articles; running it again changes nothing."""
     from membership.demo_content import ARTICLES, SECTIONS
@@ -77,9 +80,9 @@ def seed_demo() -> None:
         )
         for tag_slug in item["tags"]:
             if tag_slug not in tags:
-                tags[tag_slug] = db.session.scalar(
-                    select(Tag).where(Tag.slug == tag_slug)
-                ) or Tag(slug=tag_slug, name=tag_slug.replace("-", " ").title())
+                tags[tag_slug] = db.session.scalar(select(Tag).where(Tag.slug == tag_slug)) or Tag(
+                    slug=tag_slug, name=tag_slug.replace("-", " ").title()
+                )
             article.tags.append(tags[tag_slug])
         db.session.add(article)
         created += 1
@@ -87,9 +90,7 @@ def seed_demo() -> None:
     click.echo(f"Demo content ready: {len(SECTIONS)} sections, {created} new article(s).")
 
 
-@click.group("mail")
-def mail_group() -> None:
-    """Outgoing mail."""
+mail_group = AppGroup("mail", help="Outgoing mail.")
 
 
 @mail_group.command("deliver")

@@ -124,7 +124,9 @@ def check_production(config: dict) -> None:
     problems = []
     key = config.get("SECRET_KEY") or ""
     if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in WEAK_SECRET_KEYS or len(set(key)) < 10:
-        problems.append(f"SECRET_KEY must be a random string of {MIN_SECRET_KEY_LENGTH}+ characters")
+        problems.append(
+            f"SECRET_KEY must be a random string of {MIN_SECRET_KEY_LENGTH}+ characters"
+        )
     if config.get("DEBUG"):
         problems.append("debug must be off")
     if not config.get("SITE_URL"):

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from membership.auth.sessions import touch_current_session
 from membership.extensions import db
 from membership.mail import deliver_committed_mail
 
@@ -82,13 +83,15 @@ def register_request_hooks(app: Flask) -> None:
         return response
 
     @app.after_request
-    def send_committed_mail(response):
-        try:
-            deliver_committed_mail()
-        except Exception:
-            # The email is stored; `flask mail deliver` will send it. The action succeeded.
-            db.session.rollback()
-            log.exception("delivering committed mail failed")
+    def finish_request(response):
+        """Record session activity, then send the emails this request committed."""
+        for step in (touch_current_session, deliver_committed_mail):
+            try:
+                step()
+            except Exception:
+                # Neither may undo the response: the emails stay queued for `mail deliver`.
+                db.session.rollback()
+                log.exception("after-request step %s failed", step.__name__)
         return response
 
     @app.errorhandler(HTTPException)

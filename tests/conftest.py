@@ -14,6 +14,7 @@ from email.message import EmailMessage
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from flask import has_app_context
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
@@ -32,7 +33,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 USING_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgresql"
 PASSWORD = "correct horse battery staple"
-CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"'
+)
 
 
 # --- database -------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
 
@@ -149,10 +152,22 @@ def mailbox(smtp_server):
 
 
 class FormClient(FlaskClient):
-    """A test client that submits forms the way a browser does: with the page's CSRF token."""
+    """A test client that submits forms the way a browser does: with the page's CSRF token.
 
-    def csrf_token(self, page: str) -> str:
-        response = self.get(page)
+    Each request runs in its own application context, as in production: otherwise Flask would
+    reuse the test's context and `g` (CSRF token, session row) would leak between requests.
+    Afterwards the test's own session forgets what it loaded, so it sees the request's writes.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+    def csrf_token(self, page: str, **kwargs) -> str:
+        response = self.get(page, **kwargs)
         match = CSRF_PATTERN.search(response.get_data(as_text=True))
         assert match, f"no CSRF token on {page} ({response.status_code})"
         return match.group(1) or match.group(2)
@@ -160,7 +175,8 @@ class FormClient(FlaskClient):
     def submit(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
         """GET `page` (default: `url`) for its token, then POST the form to `url`."""
         data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf_token(page or url))
+        headers = kwargs.get("headers")
+        data.setdefault("csrf_token", self.csrf_token(page or url, headers=headers))
         return self.post(url, data=data, **kwargs)
 
 

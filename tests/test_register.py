@@ -89,7 +89,9 @@ def test_password_length_counts_characters_after_nfkc(client):
 
 
 def test_extra_fields_are_ignored(client):
-    register(client, is_admin="1", role="admin", status="banned", confirmed_at="2020-01-01", tier="gold")
+    register(
+        client, is_admin="1", role="admin", status="banned", confirmed_at="2020-01-01", tier="gold"
+    )
     user = db.session.scalar(select(User))
     assert (user.role, user.status, user.is_confirmed) == ("reader", "active", False)
 

@@ -15,7 +15,12 @@ from membership.account.forms import (
 )
 from membership.auth.decorators import recent_login_required
 from membership.auth.services import TokenOutcome
-from membership.auth.sessions import active_sessions, current_session, forget_browser, revoke_sessions
+from membership.auth.sessions import (
+    active_sessions,
+    current_session,
+    forget_browser,
+    revoke_sessions,
+)
 from membership.extensions import db
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -65,9 +70,7 @@ def change_email():
     form = ChangeEmailForm()
     if form.validate_on_submit():
         try:
-            services.request_email_change(
-                current_user, form.email.data, form.current_password.data
-            )
+            services.request_email_change(current_user, form.email.data, form.current_password.data)
         except services.WrongPassword as exc:
             form.current_password.errors.append(str(exc))
         else:

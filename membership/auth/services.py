@@ -1,4 +1,4 @@
-"""Account rules: registration, confirmation, sign-in, password reset. Services flush; views commit."""
+"""Account rules: registration, confirmation, sign-in, reset. Services flush; views commit."""
 
 import hashlib
 import logging

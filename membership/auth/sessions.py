@@ -75,9 +75,7 @@ def current_session() -> UserSession | None:
 def _expired(record: UserSession, user: User, now: datetime) -> bool:
     if record.revoked_at is not None or record.expires_at <= now:
         return True
-    idle = current_app.config[
-        "STAFF_IDLE_TIMEOUT" if user.is_staff else "SESSION_IDLE_TIMEOUT"
-    ]
+    idle = current_app.config["STAFF_IDLE_TIMEOUT" if user.is_staff else "SESSION_IDLE_TIMEOUT"]
     return record.last_seen_at + idle <= now
 
 

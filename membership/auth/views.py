@@ -91,9 +91,7 @@ def resend_confirmation():
     if form.validate_on_submit():
         services.resend_confirmation(form.email.data)
         db.session.commit()
-        flash(
-            "If an unconfirmed account uses that address, we have sent it a new link.", "info"
-        )
+        flash("If an unconfirmed account uses that address, we have sent it a new link.", "info")
         return redirect(next_url(url_for("auth.check_email")))
     if current_user.is_authenticated and not form.email.data:
         form.email.data = current_user.email
