@@ -102,7 +102,7 @@ def load_config(instance_path: str) -> dict:
         "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
         "SESSION_IDLE_TIMEOUT": timedelta(days=30),
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(days=30),
-        "BROWSER_SESSION_TIMEOUT": timedelta(hours=12),
+        "BROWSER_SESSION_TIMEOUT": timedelta(hours=24),
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
         "RECENT_LOGIN_WINDOW": timedelta(minutes=15),
         "CONFIRM_TOKEN_MAX_AGE": 3 * 24 * 3600,
