@@ -26,7 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    app.config.update(load_config(app.instance_path))
+    app.config.update(load_config(app.instance_path, (test_config or {}).get("APP_ENV")))
     app.config.from_prefixed_env()
     if test_config:
         app.config.update(test_config)
@@ -102,10 +102,12 @@ def register_blueprints(app: Flask) -> None:
     from membership.account.views import bp as account_bp
     from membership.articles.views import bp as articles_bp
     from membership.auth.views import bp as auth_bp
+    from membership.comments.views import bp as comments_bp
 
     app.register_blueprint(articles_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(comments_bp)
 
 
 def register_cli(app: Flask) -> None:

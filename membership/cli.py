@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
@@ -30,7 +31,12 @@ def _read_password(email: str) -> str:
 @click.option("--name", default="Administrator", show_default=True, help="Display name.")
 def create_admin(email: str, name: str) -> None:
     """Create a confirmed administrator, or promote an existing account."""
-    email = normalize_email(email)
+    try:
+        email = normalize_email(
+            validate_email(email.strip(), check_deliverability=False).normalized
+        )
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"Not a valid email address: {exc}") from exc
     user = find_user_by_email(email)
     if user is not None:
         user.role = Role.ADMIN

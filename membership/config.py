@@ -44,14 +44,20 @@ def development_secret_key(instance_path: str) -> str:
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        try:
+            # Created with owner-only permissions from the start; O_EXCL loses no race.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
-def load_config(instance_path: str) -> dict:
-    """Build the settings dictionary from the environment."""
-    app_env = os.environ.get("APP_ENV", "development").strip().lower()
+def load_config(instance_path: str, app_env: str | None = None) -> dict:
+    """Build the settings dictionary from the environment (`app_env` overrides APP_ENV)."""
+    app_env = (app_env or os.environ.get("APP_ENV") or "development").strip().lower()
     if app_env not in ENVIRONMENTS:
         raise ConfigurationError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
     development = app_env == "development"
@@ -68,7 +74,8 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
             os.environ.get("DATABASE_URL", default_db)
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters keeps password hashes and tokens out of logged SQL errors.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Mail: without MAIL_SERVER, messages are logged and saved under instance/outbox/.
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": _env_int("MAIL_PORT", 25),
@@ -92,6 +99,7 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_LIMIT_PER_ACCOUNT": "6/minute;30/hour",
         "LOGIN_LIMIT_PER_IP": "30/minute;300/hour",
         "EMAIL_LIMIT_PER_IP": "10/minute;60/hour",
+        "COMMENT_LIMIT_PER_USER": "30/hour;200/day",
         # Number of trusted proxies in front of the app; 0 means X-Forwarded-For is ignored.
         "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0),
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -35,7 +35,9 @@ def external_url(endpoint: str, **values) -> str:
     return current_app.config["SITE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
-def queue_email(to: str, subject: str, template: str, **context) -> OutboxEmail:
+def queue_email(
+    to: str, subject: str, template: str, *, headers: dict | None = None, **context
+) -> OutboxEmail:
     """Record an email for delivery once the current transaction commits."""
     context.setdefault("site_name", current_app.config["SITE_NAME"])
     context.setdefault("site_url", current_app.config["SITE_URL"].rstrip("/"))
@@ -44,6 +46,7 @@ def queue_email(to: str, subject: str, template: str, **context) -> OutboxEmail:
         subject=subject,
         text_body=render_template(f"email/{template}.txt", subject=subject, **context),
         html_body=render_template(f"email/{template}.html", subject=subject, **context),
+        headers=headers,
     )
     session = db.session()
     session.add(email)
@@ -115,7 +118,7 @@ def _send(email: OutboxEmail) -> None:
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[email.to_address],
         alternatives=[(email.html_body, "text/html")],
-        headers={"X-Outbox-Id": str(email.id)},
+        headers={**(email.headers or {}), "X-Outbox-Id": str(email.id)},
     )
     with mail.get_connection(fail_silently=False) as connection:
         connection.send_messages([message])

@@ -4,7 +4,15 @@ import logging
 import re
 import uuid
 
-from flask import Flask, g, has_request_context, render_template, request
+from flask import (
+    Flask,
+    abort,
+    g,
+    has_request_context,
+    make_response,
+    render_template,
+    request,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -24,6 +32,7 @@ BASE_CSP = {
     "frame-ancestors": ["'none'"],
     "form-action": ["'self'"],
 }
+PRESERVED_ERROR_HEADERS = {"allow", "retry-after", "www-authenticate"}
 FRIENDLY_ERRORS = {
     400: "The request could not be understood. Check the form and try again.",
     403: "You do not have permission to do that.",
@@ -65,6 +74,15 @@ def register_request_hooks(app: Flask) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
 
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        """No text field accepts NUL (PostgreSQL cannot store it): a clear 400, not a 500."""
+        values = [*request.args.values()]
+        if request.method in ("POST", "PUT", "PATCH"):
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            abort(400, "Text cannot contain NUL characters.")
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
@@ -96,7 +114,12 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _error_page(error.code or 500, error), error.code
+        response = make_response(_error_page(error.code or 500, error), error.code)
+        # Keep the headers that give the error its meaning (Allow on 405, Retry-After on 429).
+        for name, value in error.get_headers():
+            if name.lower() in PRESERVED_ERROR_HEADERS:
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -108,7 +131,9 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The rule, not the path: paths can carry tokens (reset and confirmation links).
+        route = request.url_rule.rule if request.url_rule else "(no route)"
+        log.exception("unhandled error on %s %s", request.method, route)
         db.session.rollback()
         return _error_page(500, InternalServerError()), 500
 

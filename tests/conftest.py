@@ -297,3 +297,46 @@ def signed_in(client, user, login):
     response = login(client, user.email)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def make_article(app):
+    """Create a published article (in a "World" section) and return it."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from membership.models import Article, Section
+    from membership.models.types import utcnow
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**fields):
+        section = db.session.scalar(select(Section).where(Section.slug == "world"))
+        if section is None:
+            section = Section(slug="world", name="World", description="", position=0)
+            db.session.add(section)
+        number = next(counter)
+        values = {
+            "slug": f"story-{number}",
+            "title": f"Story {number}",
+            "summary": "A summary.",
+            "body": "The body of the story.",
+            "author_name": "A. Reporter",
+            "status": "published",
+            "access_level": "public",
+            "published_at": utcnow() - timedelta(hours=number),
+        }
+        values.update(fields)
+        article = Article(section=section, **values)
+        db.session.add(article)
+        db.session.commit()
+        return article
+
+    return factory
+
+
+@pytest.fixture
+def article(make_article):
+    """A published public article."""
+    return make_article(slug="harbor-story", title="Harbor story")

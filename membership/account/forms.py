@@ -37,5 +37,9 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
+class NotificationsForm(FlaskForm):
+    notify_replies = BooleanField("Email me when someone replies to my comments")
+
+
 class SignOutOthersForm(FlaskForm):
     """Only the CSRF token: a button."""

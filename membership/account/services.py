@@ -14,9 +14,10 @@ from membership.auth.services import (
     set_password,
 )
 from membership.auth.sessions import revoke_sessions
+from membership.comments.services import delete_comments_of
 from membership.extensions import db
 from membership.mail import external_url, queue_email
-from membership.models import User, UserSession
+from membership.models import Comment, User, UserSession
 from membership.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ def _check_password(user: User, password: str) -> None:
 
 def update_profile(user: User, display_name: str) -> None:
     user.display_name = display_name.strip()
+
+
+def set_notifications(user: User, *, notify_replies: bool) -> None:
+    user.notify_replies = notify_replies
 
 
 def request_email_change(user: User, new_email: str, current_password: str) -> None:
@@ -130,7 +135,21 @@ def export_data(user: User) -> dict:
             "created_at": when(user.created_at),
             "last_login_at": when(user.last_login_at),
             "password_changed_at": when(user.password_changed_at),
+            "notify_replies": user.notify_replies,
         },
+        "comments": [
+            {
+                "id": c.id,
+                "article": c.article_id,
+                "body": c.body,
+                "status": c.status,
+                "created_at": when(c.created_at),
+                "edited_at": when(c.edited_at),
+            }
+            for c in db.session.scalars(
+                select(Comment).where(Comment.author_id == user.id).order_by(Comment.id)
+            )
+        ],
         "sessions": [
             {
                 "created_at": when(s.created_at),
@@ -149,6 +168,7 @@ def export_data(user: User) -> dict:
 def delete_account(user: User, current_password: str) -> None:
     """Delete the account and its sessions; a farewell email confirms it."""
     _check_password(user, current_password)
+    delete_comments_of(user)
     queue_email(user.email, "Your account was deleted", "account_deleted", user=user)
     log.info("account #%s deleted itself", user.id)
     db.session.delete(user)

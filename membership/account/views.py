@@ -10,6 +10,7 @@ from membership.account.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
     DeleteAccountForm,
+    NotificationsForm,
     ProfileForm,
     SignOutOthersForm,
 )
@@ -35,6 +36,7 @@ def _render(status: int = 200, **forms):
         "password_form": ChangePasswordForm(formdata=None),
         "delete_form": DeleteAccountForm(formdata=None),
         "sessions_form": SignOutOthersForm(formdata=None),
+        "notifications_form": NotificationsForm(obj=user, formdata=None),
         "sessions": active_sessions(user),
         "this_session": current_session(),
     }
@@ -59,6 +61,18 @@ def update_profile():
     services.update_profile(current_user, form.display_name.data)
     db.session.commit()
     flash("Your display name is saved.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.route("/notifications", methods=["POST"])
+@login_required
+def update_notifications():
+    """Turn reply emails on or off."""
+    form = NotificationsForm()
+    if form.validate_on_submit():
+        services.set_notifications(current_user, notify_replies=form.notify_replies.data)
+        db.session.commit()
+        flash("Your email preferences are saved.", "success")
     return redirect(url_for("account.index"))
 
 

@@ -1,22 +1,10 @@
-"""Reading rules and article queries."""
+"""Article queries for the reading pages."""
 
 from sqlalchemy import select
 
 from membership.extensions import db
-from membership.models import AccessLevel, Article, ArticleStatus, Section, Tag, User
+from membership.models import Article, ArticleStatus, Section, Tag
 from membership.models.types import utcnow
-
-
-def may_read(user: User | None, article: Article) -> bool:
-    """The one answer to "may this user read this article's body?"."""
-    if article.access_level == AccessLevel.PUBLIC:
-        return True
-    if user is None or not user.is_authenticated:
-        return False
-    if article.access_level == AccessLevel.MEMBERS:
-        return True
-    # Paid access arrives with billing; until then only staff read paid stories.
-    return user.is_staff
 
 
 def published_articles():

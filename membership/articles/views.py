@@ -4,11 +4,18 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
 
+from membership.access import may_read
 from membership.articles import services
 from membership.articles.rendering import render_markdown
+from membership.comments.forms import ButtonForm, CommentForm
+from membership.comments.queries import load_discussion
+from membership.comments.services import can_edit, comment_gate
 from membership.extensions import db
-from membership.models import Article, ArticleStatus, Section, Tag
+from membership.models.types import utcnow
+from membership.urls import page_number
+from membership.models import Article, ArticleStatus, Comment, Section, Tag
 
 bp = Blueprint("articles", __name__)
 
@@ -22,7 +29,7 @@ def navigation() -> dict:
 def _page_of(query):
     return db.paginate(
         query,
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=current_app.config["ARTICLES_PER_PAGE"],
         error_out=False,
     )
@@ -52,13 +59,58 @@ def tag(slug: str):
 
 @bp.route("/articles/<slug>")
 def article(slug: str):
-    """One story; readers without access see the summary and an invitation."""
-    found = db.first_or_404(
-        select(Article).where(Article.slug == slug, Article.status == ArticleStatus.PUBLISHED)
+    """One story and its discussion; readers without access see the summary and an invitation."""
+    return render_article(published_article_or_404(slug))
+
+
+def published_article_or_404(slug: str) -> Article:
+    return db.first_or_404(
+        select(Article).where(
+            Article.slug == slug,
+            Article.status == ArticleStatus.PUBLISHED,
+            Article.published_at <= utcnow(),
+        )
     )
-    readable = services.may_read(current_user, found)
+
+
+def render_article(
+    found: Article, status: int = 200, *, comment_form=None, comment_error: str | None = None
+):
+    """The article page; the comment views reuse it to show a refused or invalid comment."""
+    viewer = current_user if current_user.is_authenticated else None
+    readable = may_read(viewer, found)
     body = render_markdown(found.body) if readable else None
-    return render_template("articles/article.html", article=found, body=body, readable=readable)
+    discussion = load_discussion(
+        found,
+        viewer,
+        sort=request.args.get("sort", "oldest"),
+        page=page_number("cpage"),
+    )
+    gate = comment_gate(viewer, found)
+    form = comment_form
+    if form is None and gate.allowed:
+        form = CommentForm(formdata=None, reply_to=request.args.get("reply_to", type=int))
+    replying_to = None
+    if form is not None and form.reply_to.data:
+        replying_to = db.session.scalar(
+            select(Comment)
+            .options(joinedload(Comment.author))
+            .where(Comment.id == form.reply_to.data, Comment.article_id == found.id)
+        )
+    page = render_template(
+        "articles/article.html",
+        article=found,
+        body=body,
+        readable=readable,
+        discussion=discussion,
+        gate=gate,
+        comment_form=form,
+        comment_error=comment_error,
+        replying_to=replying_to,
+        button_form=ButtonForm(formdata=None),
+        can_edit=can_edit,
+    )
+    return page, status
 
 
 @bp.route("/healthz")

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from membership.auth import passwords, tokens
 from membership.auth.sessions import revoke_sessions
@@ -80,7 +81,13 @@ def register(email: str, display_name: str, password: str) -> User | None:
             )
         log.info("registration attempt for an existing account #%s", existing.id)
         return None
-    user = create_user(email, display_name, password)
+    try:
+        with db.session.begin_nested():
+            user = create_user(email, display_name, password)
+    except IntegrityError:
+        # A simultaneous registration of the same address won: answer as for a taken email.
+        log.info("registration raced another one for the same email")
+        return None
     send_confirmation(user)
     log.info("registered account #%s", user.id)
     return user

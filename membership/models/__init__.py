@@ -1,7 +1,16 @@
 """The models, imported here so Alembic and the app see every table."""
 
 from membership.models.article import AccessLevel, Article, ArticleStatus, Section, Tag
+from membership.models.comment import (
+    Comment,
+    CommentLike,
+    CommentReport,
+    CommentStatus,
+    ReportReason,
+    ReportStatus,
+)
 from membership.models.outbox import OutboxEmail
+from membership.models.setting import SiteSetting
 from membership.models.user import AccountStatus, Role, User, UserSession
 
 __all__ = [
@@ -9,9 +18,16 @@ __all__ = [
     "AccountStatus",
     "Article",
     "ArticleStatus",
+    "Comment",
+    "CommentLike",
+    "CommentReport",
+    "CommentStatus",
     "OutboxEmail",
+    "ReportReason",
+    "ReportStatus",
     "Role",
     "Section",
+    "SiteSetting",
     "Tag",
     "User",
     "UserSession",

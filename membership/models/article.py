@@ -59,6 +59,10 @@ class Article(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'published')", name="status"),
         CheckConstraint("access_level IN ('public', 'members', 'paid')", name="access_level"),
+        CheckConstraint(
+            "comment_policy IS NULL OR comment_policy IN ('everyone', 'paying', 'closed')",
+            name="comment_policy",
+        ),
         Index(None, "status", "published_at"),
         Index(None, "section_id", "status", "published_at"),
     )
@@ -73,6 +77,10 @@ class Article(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=ArticleStatus.DRAFT)
     access_level: Mapped[str] = mapped_column(String(16), default=AccessLevel.PUBLIC)
     cover_image_url: Mapped[str | None] = mapped_column(String(500))
+    # NULL follows the site-wide comment policy; otherwise everyone / paying / closed.
+    comment_policy: Mapped[str | None] = mapped_column(String(16))
+    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

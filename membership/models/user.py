@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from membership.extensions import db
@@ -44,6 +44,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Paid access granted by the newsroom without payment (NULL: none).
+    complimentary_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notify_replies: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Written under a row lock by every comment post: serialises one reader's posts.
+    last_comment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sessions: Mapped[list["UserSession"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

@@ -1,0 +1,53 @@
+"""Run-time site settings with defaults, cached briefly per process.
+
+Each worker keeps what it read for `CACHE_SECONDS`; a change made in one worker reaches the others
+within that time (the worker that made it sees it at once).
+"""
+
+import time
+
+from flask import current_app
+
+from membership.extensions import db
+from membership.models import SiteSetting
+
+CACHE_SECONDS = 15
+DEFAULTS: dict[str, object] = {
+    # Who may comment: "everyone" signed in and confirmed, "paying" members only, or "closed".
+    "comment_policy": "everyone",
+    # Close comments this many days after publication; 0 keeps them open.
+    "comments_auto_close_days": 0,
+    # Open reports that hide a comment until a moderator reviews it.
+    "report_threshold": 3,
+}
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault("site_settings", {"loaded_at": 0.0, "values": {}})
+
+
+def all_settings() -> dict[str, object]:
+    """Every setting, stored value over default."""
+    cache = _cache()
+    if time.monotonic() - cache["loaded_at"] > CACHE_SECONDS:
+        stored = {row.key: row.value for row in db.session.scalars(db.select(SiteSetting))}
+        cache["values"] = {**DEFAULTS, **stored}
+        cache["loaded_at"] = time.monotonic()
+    return cache["values"]
+
+
+def get_setting(key: str):
+    return all_settings()[key] if key in DEFAULTS else None
+
+
+def set_setting(key: str, value) -> None:
+    """Store a setting (flushes; the caller commits) and forget this worker's cache."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    row = db.session.get(SiteSetting, key)
+    if row is None:
+        db.session.add(SiteSetting(key=key, value=value))
+    else:
+        row.value = value
+    db.session.flush()
+    _cache()["loaded_at"] = 0.0
