@@ -13,9 +13,9 @@ from membership.comments.forms import ButtonForm, CommentForm
 from membership.comments.queries import load_discussion
 from membership.comments.services import can_edit, comment_gate
 from membership.extensions import db
+from membership.models import Article, ArticleStatus, Comment, Section, Tag
 from membership.models.types import utcnow
 from membership.urls import page_number
-from membership.models import Article, ArticleStatus, Comment, Section, Tag
 
 bp = Blueprint("articles", __name__)
 
