@@ -100,6 +100,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from membership.account.views import bp as account_bp
+    from membership.admin.views import bp as admin_bp
     from membership.articles.views import bp as articles_bp
     from membership.auth.views import bp as auth_bp
     from membership.comments.views import bp as comments_bp
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(comments_bp)
+    app.register_blueprint(admin_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -262,6 +262,25 @@ def test_a_malformed_client_request_id_is_replaced(boom_app, incoming):
     assert incoming not in body
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/section/a%00b",
+        "/tag/a%00b",
+        "/articles/a%00b",
+        "/confirm/a%00b",
+        "/reset-password/a%00b",
+        "/account/email/confirm/a%00b",
+        "/?page=%00",
+    ],
+)
+def test_nul_in_the_url_is_not_a_server_error(client, path):
+    # PostgreSQL refuses NUL in text parameters; a lookup by such a slug must not become a 500.
+    response = client.get(path)
+    assert response.status_code in (400, 404), response.status_code
+    assert_security_headers(response)
+
+
 # --- SECURITY 34: no-store on signed-in pages ---------------------------------------------------
 
 

@@ -74,7 +74,12 @@ def published_article_or_404(slug: str) -> Article:
 
 
 def render_article(
-    found: Article, status: int = 200, *, comment_form=None, comment_error: str | None = None
+    found: Article,
+    status: int = 200,
+    *,
+    comment_form=None,
+    comment_error: str | None = None,
+    preview: bool = False,
 ):
     """The article page; the comment views reuse it to show a refused or invalid comment."""
     viewer = current_user if current_user.is_authenticated else None
@@ -109,6 +114,7 @@ def render_article(
         replying_to=replying_to,
         button_form=ButtonForm(formdata=None),
         can_edit=can_edit,
+        preview=preview,
     )
     return page, status
 

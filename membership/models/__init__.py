@@ -1,6 +1,7 @@
 """The models, imported here so Alembic and the app see every table."""
 
 from membership.models.article import AccessLevel, Article, ArticleStatus, Section, Tag
+from membership.models.audit import AuditEvent
 from membership.models.comment import (
     Comment,
     CommentLike,
@@ -18,6 +19,7 @@ __all__ = [
     "AccountStatus",
     "Article",
     "ArticleStatus",
+    "AuditEvent",
     "Comment",
     "CommentLike",
     "CommentReport",

@@ -1,0 +1,79 @@
+"""Forms of the admin area."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+
+SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Lower-case letters, digits and hyphens.")
+ACCESS_CHOICES = [
+    SelectChoice("public", "Everyone"),
+    SelectChoice("members", "Signed-in readers"),
+    SelectChoice("paid", "Paying members"),
+]
+POLICY_CHOICES = [
+    SelectChoice("everyone", "Everyone signed in and confirmed"),
+    SelectChoice("paying", "Paying members only"),
+    SelectChoice("closed", "Closed"),
+]
+
+
+class ArticleForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    slug = StringField(
+        "Slug",
+        validators=[Optional(), Length(max=120), SLUG],
+        description="The address: /articles/<slug>. Left empty, it is made from the title.",
+    )
+    summary = TextAreaField(
+        "Summary", validators=[DataRequired(), Length(max=300)], render_kw={"rows": 3}
+    )
+    body = TextAreaField(
+        "Body (Markdown)",
+        validators=[DataRequired(), Length(max=200_000)],
+        render_kw={"rows": 18},
+    )
+    author_name = StringField("Byline", validators=[DataRequired(), Length(max=120)])
+    section_id = SelectField("Section", coerce=int, validators=[DataRequired()])
+    tags = StringField(
+        "Tags",
+        validators=[Optional(), Length(max=300)],
+        description="Comma-separated, e.g. climate, city hall",
+    )
+    cover_image_url = StringField(
+        "Cover image URL",
+        validators=[Optional(), Length(max=500), URL(require_tld=True)],
+    )
+    access_level = SelectField("Who can read it", choices=ACCESS_CHOICES)
+    comment_policy = SelectField(
+        "Who can comment",
+        choices=[SelectChoice("", "Site default"), *POLICY_CHOICES],
+        validators=[Optional()],
+    )
+    published_at = DateTimeLocalField(
+        "Publication time (UTC)",
+        validators=[Optional()],
+        description="Empty: now, when you publish. A future time schedules the story.",
+    )
+
+
+class CommentSettingsForm(FlaskForm):
+    comment_policy = SelectField("Who can comment, by default", choices=POLICY_CHOICES)
+    comments_auto_close_days = IntegerField(
+        "Close comments automatically after (days, 0 = never)",
+        validators=[NumberRange(min=0, max=3650)],
+    )
+    report_threshold = IntegerField(
+        "Hide a comment for review after this many open reports",
+        validators=[NumberRange(min=1, max=100)],
+    )
+
+
+class ButtonForm(FlaskForm):
+    """Only the CSRF token."""

@@ -1,0 +1,129 @@
+"""The admin area: articles and site settings (members and moderation come next)."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from membership.admin import articles as editorial
+from membership.admin.forms import ArticleForm, ButtonForm, CommentSettingsForm
+from membership.admin.guard import require_staff
+from membership.articles.services import sections
+from membership.articles.views import render_article
+from membership.audit import record
+from membership.extensions import db
+from membership.models import Article
+from membership.settings import all_settings, set_setting
+from membership.urls import page_number
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(require_staff)
+
+
+@bp.route("")
+def index():
+    """The admin home."""
+    if current_user.is_admin:
+        return redirect(url_for("admin.articles"))
+    return render_template("admin/index.html")
+
+
+@bp.route("/articles")
+def articles():
+    """Every article, drafts first, newest first."""
+    page = db.paginate(
+        select(Article).order_by(Article.status, Article.updated_at.desc()),
+        page=page_number(),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template("admin/articles.html", page=page, button_form=ButtonForm())
+
+
+def _article_form(article: Article | None = None) -> ArticleForm:
+    form = ArticleForm(obj=article)
+    form.section_id.choices = [(s.id, s.name) for s in sections()]
+    if article is not None and request.method == "GET":
+        form.tags.data = ", ".join(tag.name for tag in article.tags)
+        form.comment_policy.data = article.comment_policy or ""
+        if article.published_at:
+            form.published_at.data = article.published_at.replace(tzinfo=None)
+    return form
+
+
+def _save(article: Article | None):
+    form = _article_form(article)
+    if form.validate_on_submit():
+        values = {name: field.data for name, field in form._fields.items()}
+        try:
+            saved = editorial.save_article(article, values, current_user)
+        except editorial.EditorialError as error:
+            form.slug.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("admin.edit_article", article_id=saved.id))
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/article_form.html", form=form, article=article, button_form=ButtonForm()
+    ), status
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def new_article():
+    """Write a new article (saved as a draft)."""
+    return _save(None)
+
+
+@bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
+def edit_article(article_id: int):
+    """Edit an article."""
+    return _save(db.get_or_404(Article, article_id))
+
+
+@bp.route("/articles/<int:article_id>/preview")
+def preview_article(article_id: int):
+    """The article as readers will see it, drafts included."""
+    return render_article(db.get_or_404(Article, article_id), preview=True)
+
+
+@bp.route("/articles/<int:article_id>/publish", methods=["POST"])
+def publish_article(article_id: int):
+    """Publish (or schedule) an article."""
+    article = db.get_or_404(Article, article_id)
+    if ButtonForm().validate_on_submit():
+        editorial.publish(article, current_user)
+        db.session.commit()
+        flash(f"Published: {article.title}", "success")
+    return redirect(url_for("admin.edit_article", article_id=article.id))
+
+
+@bp.route("/articles/<int:article_id>/unpublish", methods=["POST"])
+def unpublish_article(article_id: int):
+    """Take an article back to draft."""
+    article = db.get_or_404(Article, article_id)
+    if ButtonForm().validate_on_submit():
+        editorial.unpublish(article, current_user)
+        db.session.commit()
+        flash(f"Unpublished: {article.title}", "success")
+    return redirect(url_for("admin.edit_article", article_id=article.id))
+
+
+@bp.route("/settings/comments", methods=["GET", "POST"])
+def comment_settings():
+    """Site-wide comment policy, auto-close and report threshold."""
+    form = CommentSettingsForm(data=all_settings())
+    if form.validate_on_submit():
+        changes = {}
+        for name in ("comment_policy", "comments_auto_close_days", "report_threshold"):
+            value = form[name].data
+            if all_settings()[name] != value:
+                changes[name] = value
+        for name, value in changes.items():
+            set_setting(name, value)
+        if changes:
+            record(current_user, "settings.comments", target_type="settings", **changes)
+        db.session.commit()
+        flash("Comment settings saved.", "success")
+        return redirect(url_for("admin.comment_settings"))
+    status = 422 if form.errors else 200
+    return render_template("admin/comment_settings.html", form=form), status

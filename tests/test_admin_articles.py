@@ -1,0 +1,167 @@
+"""The admin area's guard, the editors' article workflow and the comment settings."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from membership.extensions import db
+from membership.models import Article, AuditEvent, Section
+from membership.models.types import utcnow
+from tests.test_security import placeholder_url
+
+FORM = {
+    "title": "Council Approves Harbor Budget",
+    "slug": "",
+    "summary": "The council approved the budget.",
+    "body": "## What passed\n\nThe **budget** passed 7-2.",
+    "author_name": "Dana Reyes",
+    "tags": "city hall, budget",
+    "cover_image_url": "",
+    "access_level": "public",
+    "comment_policy": "",
+    "published_at": "",
+}
+
+
+@pytest.fixture
+def section(app):
+    section = Section(slug="world", name="World", description="", position=0)
+    db.session.add(section)
+    db.session.commit()
+    return section
+
+
+@pytest.fixture
+def editor(app, make_user, login):
+    admin = make_user("editor@example.org", role="admin")
+    client = app.test_client()
+    login(client, admin.email)
+    return client
+
+
+def admin_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin")]
+
+
+def test_guard_covers_every_admin_route(app, make_user, login):
+    rules = admin_rules(app)
+    assert len(rules) >= 7
+    reader = make_user("reader@example.org")
+    moderator = make_user("moderator@example.org", role="moderator")
+    anonymous, reader_client, moderator_client = (app.test_client() for _ in range(3))
+    login(reader_client, reader.email)
+    login(moderator_client, moderator.email)
+    # A valid CSRF token each, so POSTs reach the guard instead of stopping at the CSRF check.
+    tokens = {
+        client: client.csrf_token(page)
+        for client, page in [(anonymous, "/login"), (reader_client, "/account"),
+                             (moderator_client, "/account")]
+    }  # fmt: skip
+    for rule in rules:
+        url = placeholder_url(app, rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+
+            def send(client, method=method, url=url):
+                return client.open(url, method=method, data={"csrf_token": tokens[client]})
+
+            response = send(anonymous)
+            assert response.status_code == 302, (method, url)
+            assert "/login" in response.headers["Location"]
+            assert send(reader_client).status_code == 403, (method, url)
+            if rule.endpoint != "admin.index":
+                assert send(moderator_client).status_code == 403, (method, url)
+    assert moderator_client.get("/admin").status_code == 200
+
+
+def test_admin_pages_are_never_cached(editor):
+    assert editor.get("/admin/articles").headers["Cache-Control"] == "no-store"
+
+
+def test_write_preview_publish_and_unpublish(editor, section, client):
+    response = editor.submit("/admin/articles/new", {**FORM, "section_id": section.id})
+    assert response.status_code == 302
+    article = db.session.scalar(select(Article))
+    assert (article.slug, article.status) == ("council-approves-harbor-budget", "draft")
+    assert sorted(tag.name for tag in article.tags) == ["budget", "city hall"]
+    assert client.get("/articles/council-approves-harbor-budget").status_code == 404
+
+    preview = editor.get(f"/admin/articles/{article.id}/preview")
+    assert preview.status_code == 200
+    assert "<h2>What passed</h2>" in preview.get_data(as_text=True)
+
+    editor.submit(f"/admin/articles/{article.id}/publish", page=f"/admin/articles/{article.id}")
+    assert client.get("/articles/council-approves-harbor-budget").status_code == 200
+    editor.submit(f"/admin/articles/{article.id}/unpublish", page=f"/admin/articles/{article.id}")
+    assert client.get("/articles/council-approves-harbor-budget").status_code == 404
+
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions == ["article.save", "article.publish", "article.unpublish"]
+
+
+def test_scheduled_article_appears_at_its_time(editor, section, client):
+    later = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    editor.submit("/admin/articles/new", {**FORM, "section_id": section.id, "published_at": later})
+    article = db.session.scalar(select(Article))
+    editor.submit(f"/admin/articles/{article.id}/publish", page=f"/admin/articles/{article.id}")
+    assert client.get(f"/articles/{article.slug}").status_code == 404
+    article.published_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert client.get(f"/articles/{article.slug}").status_code == 200
+
+
+def test_slug_clash_is_a_form_error(editor, section):
+    editor.submit("/admin/articles/new", {**FORM, "section_id": section.id})
+    response = editor.submit(
+        "/admin/articles/new",
+        {**FORM, "section_id": section.id, "slug": "council-approves-harbor-budget"},
+    )
+    assert response.status_code == 422
+    assert "Another article already uses this slug." in response.get_data(as_text=True)
+    same_title = editor.submit("/admin/articles/new", {**FORM, "section_id": section.id})
+    assert same_title.status_code == 302
+    slugs = sorted(db.session.scalars(select(Article.slug)))
+    assert slugs == ["council-approves-harbor-budget", "council-approves-harbor-budget-2"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title": ""}, "This field is required."),
+        ({"slug": "Not A Slug!"}, "Lower-case letters, digits and hyphens."),
+        ({"access_level": "vip"}, "Not a valid choice."),
+        ({"cover_image_url": "javascript:alert(1)"}, "Invalid URL."),
+        ({"section_id": "999"}, "Not a valid choice."),
+        ({"published_at": "tomorrow"}, "Not a valid datetime value."),
+    ],
+)
+def test_bad_article_input_is_a_form_error(editor, section, changes, message):
+    response = editor.submit("/admin/articles/new", {**FORM, "section_id": section.id, **changes})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalars(select(Article)).all() == []
+
+
+def test_comment_settings_change_the_gate(editor, make_article, app, make_user, login):
+    make_article(slug="open-story")
+    reader = make_user("reader@example.org")
+    reader_client = app.test_client()
+    login(reader_client, reader.email)
+    assert 'name="body"' in reader_client.get("/articles/open-story").get_data(as_text=True)
+    response = editor.submit(
+        "/admin/settings/comments",
+        {"comment_policy": "closed", "comments_auto_close_days": "0", "report_threshold": "3"},
+    )
+    assert response.status_code == 302
+    page = reader_client.get("/articles/open-story").get_data(as_text=True)
+    assert "Comments are closed on this story." in page
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "settings.comments"))
+    assert event.details == {"comment_policy": "closed"}
+
+
+def test_bad_settings_are_refused(editor):
+    response = editor.submit(
+        "/admin/settings/comments",
+        {"comment_policy": "anyone", "comments_auto_close_days": "-1", "report_threshold": "0"},
+    )
+    assert response.status_code == 422
