@@ -72,7 +72,7 @@ def test_anonymous_reader_sees_comments_and_an_invitation(client, article, reade
     assert "First!" in page
     assert "Log in to leave a comment." in page
     assert f'href="/login?next={ARTICLE_URL}"' in page
-    assert 'href="/register"' in page
+    assert f'href="/register?next={ARTICLE_URL}"' in page
     assert 'name="body"' not in page
 
 
@@ -461,3 +461,66 @@ def test_hourly_limit_per_reader(make_app, make_user, login):
             db.session.execute(update(User).values(last_comment_at=None))
             db.session.commit()
     assert statuses == [302, 302, 429]
+
+
+def test_journey_from_article_to_first_comment(client, article, mailbox):
+    """Article -> register -> confirm -> sign in -> back on the same article -> comment."""
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    register_link = re.search(r'href="(/register\?next=[^"]+)"', page).group(1)
+    password = "a quiet evening on the harbor"
+    response = client.submit(
+        register_link,
+        {
+            "email": "newcomer@example.org",
+            "display_name": "Newcomer",
+            "password": password,
+            "password_confirm": password,
+            "next": ARTICLE_URL,
+        },
+    )
+    assert response.status_code == 302
+    link = mailbox.link("newcomer@example.org", "/confirm/").removeprefix("http://portal.test")
+    assert "next=" in link
+    confirmed = client.submit(link)
+    assert confirmed.headers["Location"] == f"/login?next={ARTICLE_URL}"
+    signed_in = client.submit(
+        confirmed.headers["Location"],
+        {"email": "newcomer@example.org", "password": password, "next": ARTICLE_URL},
+    )
+    assert signed_in.headers["Location"] == ARTICLE_URL
+    db.session.execute(update(User).values(created_at=utcnow() - timedelta(days=2)))
+    db.session.commit()
+    assert post(client, "Glad to join the discussion.").status_code == 302
+    assert "Glad to join the discussion." in client.get(ARTICLE_URL).get_data(as_text=True)
+
+
+def test_supporter_badge_on_comments(client, article, make_user):
+    member = make_user("member@example.org", complimentary_until=utcnow() + timedelta(days=30))
+    free = make_user("free@example.org")
+    db.session.add_all(
+        [
+            Comment(article_id=article.id, author_id=member.id, body="From a member"),
+            Comment(article_id=article.id, author_id=free.id, body="From a free reader"),
+        ]
+    )
+    db.session.commit()
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    member_block = page.split("From a member")[0].rsplit('<article class="comment"', 1)[1]
+    free_block = page.split("From a free reader")[0].rsplit('<article class="comment"', 1)[1]
+    assert 'class="badge badge-paid">Member<' in member_block
+    assert "badge" not in free_block
+
+
+def test_deleting_an_account_blanks_its_comments(app, reader_client, other_client, article):
+    post(reader_client, "Soon gone")
+    [top] = comments()
+    post(other_client, "Reply stays", reply_to=str(top.id))
+    reader_client.submit(
+        "/account/delete",
+        {"current_password": "correct horse battery staple", "understood": "y"},
+        page="/account",
+    )
+    page = app.test_client().get(ARTICLE_URL).get_data(as_text=True)
+    assert "Soon gone" not in page
+    assert "This comment was deleted by its author." in page
+    assert "Reply stays" in page

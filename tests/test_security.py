@@ -524,30 +524,54 @@ def log_texts(caplog) -> list[str]:
     return texts
 
 
-def test_a_database_error_does_not_log_the_password_hash(client, make_user, caplog, monkeypatch):
-    # Two sign-ups for one address racing each other: both pass the "is it taken?" check and the
-    # second INSERT hits the unique constraint. The check is skipped here to make that happen.
-    from membership.auth import services
+@pytest.fixture
+def failing_password_updates(app):
+    """Make the database itself refuse any UPDATE of users.password_hash (a real DB error)."""
+    if db.engine.dialect.name == "postgresql":
+        up = [
+            "CREATE OR REPLACE FUNCTION membership_test_refuse() RETURNS trigger AS $$"
+            " BEGIN RAISE EXCEPTION 'simulated database failure'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER membership_test_refuse BEFORE UPDATE OF password_hash ON users"
+            " FOR EACH ROW EXECUTE FUNCTION membership_test_refuse()",
+        ]
+        down = [
+            "DROP TRIGGER IF EXISTS membership_test_refuse ON users",
+            "DROP FUNCTION IF EXISTS membership_test_refuse()",
+        ]
+    else:
+        up = [
+            "CREATE TRIGGER membership_test_refuse BEFORE UPDATE OF password_hash ON users"
+            " BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END"
+        ]
+        down = ["DROP TRIGGER IF EXISTS membership_test_refuse"]
+    with db.engine.begin() as connection:
+        for statement in up:
+            connection.exec_driver_sql(statement)
+    yield
+    db.session.rollback()
+    with db.engine.begin() as connection:
+        for statement in down:
+            connection.exec_driver_sql(statement)
 
-    make_user("taken@example.org")
-    monkeypatch.setattr(services, "find_user_by_email", lambda email: None)
+
+def test_a_database_error_does_not_log_the_password_hash(
+    signed_in, failing_password_updates, caplog
+):
     caplog.set_level(logging.INFO)
-    password = "racing along the harbor wall 42"
-    response = client.submit(
-        "/register",
-        {
-            "email": "taken@example.org",
-            "display_name": "Racer",
-            "password": password,
-            "password_confirm": password,
-        },
+    new = "racing along the harbor wall 42"
+    response = signed_in.submit(
+        "/account/password",
+        {"current_password": PASSWORD, "password": new, "password_confirm": new},
+        page="/account",
     )
     assert response.status_code == 500
     texts = log_texts(caplog)
-    assert any("IntegrityError" in text for text in texts), texts  # the failure is logged...
-    for text in texts:  # ...without the secrets that were in the failed statement
+    # The failure is logged, with the statement that failed...
+    assert any("simulated database failure" in text for text in texts), texts
+    for text in texts:  # ...but without the secrets that were among its parameters
         assert "$argon2" not in text, text
-        assert password not in text, text
+        assert new not in text, text
+        assert PASSWORD not in text, text
 
 
 def test_an_unexpected_error_on_a_reset_link_does_not_log_the_token(

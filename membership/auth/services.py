@@ -60,7 +60,9 @@ def create_user(
     return user
 
 
-def register(email: str, display_name: str, password: str) -> User | None:
+def register(
+    email: str, display_name: str, password: str, *, next_path: str | None = None
+) -> User | None:
     """Create an account and send the confirmation link.
 
     A taken email gets no new account: its owner is told that someone tried to register with it,
@@ -69,7 +71,7 @@ def register(email: str, display_name: str, password: str) -> User | None:
     existing = find_user_by_email(email)
     if existing is not None:
         if not existing.is_confirmed and not existing.is_banned:
-            send_confirmation(existing)
+            send_confirmation(existing, next_path=next_path)
         elif not existing.is_banned:
             queue_email(
                 existing.email,
@@ -88,20 +90,20 @@ def register(email: str, display_name: str, password: str) -> User | None:
         # A simultaneous registration of the same address won: answer as for a taken email.
         log.info("registration raced another one for the same email")
         return None
-    send_confirmation(user)
+    send_confirmation(user, next_path=next_path)
     log.info("registered account #%s", user.id)
     return user
 
 
-def send_confirmation(user: User) -> None:
-    """Email a link that confirms the user's current address."""
+def send_confirmation(user: User, *, next_path: str | None = None) -> None:
+    """Email a link that confirms the user's current address (and returns to `next_path`)."""
     token = tokens.make_token(CONFIRM, {"uid": user.id, "email": user.email})
     queue_email(
         user.email,
         "Confirm your email address",
         "confirm_email",
         user=user,
-        confirm_url=external_url("auth.confirm", token=token),
+        confirm_url=external_url("auth.confirm", token=token, next=next_path or None),
         max_age_hours=current_app.config["CONFIRM_TOKEN_MAX_AGE"] // 3600,
     )
 

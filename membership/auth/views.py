@@ -50,7 +50,12 @@ def register():
         return redirect(url_for("account.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        services.register(form.email.data, form.display_name.data, form.password.data)
+        services.register(
+            form.email.data,
+            form.display_name.data,
+            form.password.data,
+            next_path=next_url("") or None,
+        )
         db.session.commit()
         return redirect(url_for("auth.check_email"))
     return render_template("auth/register.html", form=form), _form_status(form)
@@ -70,8 +75,10 @@ def confirm(token: str):
         db.session.commit()
         if outcome == TokenOutcome.OK:
             flash("Thank you, your email address is confirmed.", "success")
-            target = "account.index" if current_user.is_authenticated else "auth.login"
-            return redirect(url_for(target))
+            back = next_url("")
+            if current_user.is_authenticated:
+                return redirect(back or url_for("account.index"))
+            return redirect(url_for("auth.login", next=back or None))
     else:
         outcome, _user = services.check_confirmation(token)
     status = 200 if outcome in (TokenOutcome.OK, TokenOutcome.ALREADY_USED) else 400
