@@ -44,8 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
 
+    from membership import formatting
     from membership.web import register_request_hooks
 
+    formatting.register(app)
     register_request_hooks(app)
     return app
 
@@ -103,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
     from membership.admin.views import bp as admin_bp
     from membership.articles.views import bp as articles_bp
     from membership.auth.views import bp as auth_bp
+    from membership.billing.views import bp as billing_bp
+    from membership.billing.webhooks import bp as stripe_bp
     from membership.comments.views import bp as comments_bp
 
     app.register_blueprint(articles_bp)
@@ -110,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(billing_bp)
+    app.register_blueprint(stripe_bp)
 
 
 def register_cli(app: Flask) -> None:

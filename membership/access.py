@@ -1,18 +1,119 @@
-"""Who may read and who counts as paying: the single place billing plugs into."""
+"""Who may read, who counts as paying, and which tier a reader holds: the one place to ask."""
 
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import g, has_request_context
+from sqlalchemy import and_, exists, or_, select
 
 from membership.extensions import db
-from membership.models import AccessLevel, Article, User
+from membership.models import AccessLevel, Article, Subscription, Tier, User
 from membership.models.types import utcnow
+
+# Statuses in which Stripe still expects to be paid; access then depends on subscription_access.
+LIVE_STATUSES = ("active", "trialing", "past_due")
+# A subscription set to end at period end whose "deleted" webhook has not arrived yet.
+CANCEL_GRACE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SubscriptionAccess:
+    """Whether a subscription gives access, and whether the reader must update their card."""
+
+    has_access: bool
+    needs_new_card: bool = False
+
+
+def subscription_access(
+    status: str,
+    cancel_at_period_end: bool,
+    current_period_end: datetime | None,
+    now: datetime,
+) -> SubscriptionAccess:
+    """The access a Stripe subscription state gives (pure: no database, no clock of its own).
+
+    active and trialing give access; past_due keeps it, with an "update your card" banner, until
+    Stripe ends the subscription; every other status gives none. A subscription cancelled at
+    period end stops at that end even if Stripe's final webhook is late.
+    """
+    if status in ("active", "trialing", "past_due"):
+        if (
+            cancel_at_period_end
+            and current_period_end is not None
+            and now > current_period_end + CANCEL_GRACE
+        ):
+            return SubscriptionAccess(False)
+        return SubscriptionAccess(True, needs_new_card=status == "past_due")
+    return SubscriptionAccess(False)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What a reader holds right now."""
+
+    tier: Tier | None
+    source: str  # "subscription", "complimentary" or "free"
+    subscription: Subscription | None = None
+    needs_new_card: bool = False
+
+    @property
+    def is_paying(self) -> bool:
+        return self.source in ("subscription", "complimentary")
+
+
+def complimentary_active(user: User, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return user.complimentary_tier_id is not None and (
+        user.complimentary_until is None or user.complimentary_until > now
+    )
+
+
+def effective_tier_id(subscription: Subscription, now: datetime) -> int | None:
+    """After a downgrade, the higher tier stays until the end of the period already paid."""
+    until = subscription.previous_tier_until
+    if subscription.previous_tier_id and until and until > now:
+        return subscription.previous_tier_id
+    return subscription.tier_id
+
+
+def membership_of(user: User | None) -> Membership:
+    """The reader's membership: a live subscription, else a complimentary tier, else free.
+
+    Cached for the request, because the gate, the page and the badges all ask.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Membership(None, "free")
+    cache = g.setdefault("memberships", {}) if has_request_context() else {}
+    if user.id in cache:
+        return cache[user.id]
+    now = utcnow()
+    result = Membership(None, "free")
+    subscriptions = db.session.scalars(
+        select(Subscription)
+        .where(Subscription.user_id == user.id, Subscription.status.in_(LIVE_STATUSES))
+        .order_by(Subscription.created_at.desc())
+    ).all()
+    for subscription in subscriptions:
+        access = subscription_access(
+            subscription.status,
+            subscription.cancel_at_period_end,
+            subscription.current_period_end,
+            now,
+        )
+        if access.has_access:
+            tier = db.session.get(Tier, effective_tier_id(subscription, now))
+            result = Membership(tier, "subscription", subscription, access.needs_new_card)
+            break
+    else:
+        if complimentary_active(user, now):
+            result = Membership(db.session.get(Tier, user.complimentary_tier_id), "complimentary")
+    cache[user.id] = result
+    return result
 
 
 def has_paid_access(user: User | None) -> bool:
     """An active paying or complimentary membership."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    until = user.complimentary_until
-    return until is not None and until > utcnow()
+    return membership_of(user).is_paying
 
 
 def may_read(user: User | None, article: Article) -> bool:
@@ -26,12 +127,23 @@ def may_read(user: User | None, article: Article) -> bool:
     return has_paid_access(user)
 
 
+def paying_condition(now: datetime):
+    """SQL: the user row belongs to a paying or complimentary member (approximate for badges)."""
+    complimentary = and_(
+        User.complimentary_tier_id.is_not(None),
+        or_(User.complimentary_until.is_(None), User.complimentary_until > now),
+    )
+    subscribed = exists().where(
+        Subscription.user_id == User.id, Subscription.status.in_(LIVE_STATUSES)
+    )
+    return or_(complimentary, subscribed)
+
+
 def supporter_badges(user_ids: set[int]) -> dict[int, str]:
     """Badge label per author among `user_ids`, in one query (members now; sponsors later)."""
     if not user_ids:
         return {}
-    now = utcnow()
     rows = db.session.execute(
-        select(User.id).where(User.id.in_(user_ids), User.complimentary_until > now)
+        select(User.id).where(User.id.in_(user_ids), paying_condition(utcnow()))
     )
     return {user_id: "Member" for (user_id,) in rows}

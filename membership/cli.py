@@ -14,8 +14,33 @@ from membership.auth.passwords import password_problem
 from membership.auth.services import create_user, find_user_by_email, normalize_email
 from membership.extensions import db
 from membership.mail import deliver_due
-from membership.models import Article, ArticleStatus, Role, Section, Tag
+from membership.models import Article, ArticleStatus, Role, Section, Tag, Tier
 from membership.models.types import utcnow
+
+DEMO_TIERS = [
+    {
+        "slug": "free",
+        "name": "Free",
+        "description": "Every confirmed reader: comment and read members-only stories.",
+        "benefits": ["Join the discussion", "Members-only stories", "Reply notifications"],
+    },
+    {
+        "slug": "supporter",
+        "name": "Supporter",
+        "description": "Read everything and keep the newsroom independent.",
+        "benefits": ["Every subscriber story", "Supporter badge on your comments"],
+        "monthly_price": 500,
+        "yearly_price": 5000,
+    },
+    {
+        "slug": "patron",
+        "name": "Patron",
+        "description": "Fund an investigative reporter's time, with our thanks.",
+        "benefits": ["Everything in Supporter", "Quarterly call with the editors"],
+        "monthly_price": 1500,
+        "yearly_price": 15000,
+    },
+]
 
 
 def _read_password(email: str) -> str:
@@ -92,6 +117,9 @@ def seed_demo() -> None:
             article.tags.append(tags[tag_slug])
         db.session.add(article)
         created += 1
+    for position, tier in enumerate(DEMO_TIERS):
+        if db.session.scalar(select(Tier.id).where(Tier.slug == tier["slug"])) is None:
+            db.session.add(Tier(position=position, **tier))
     db.session.commit()
     click.echo(f"Demo content ready: {len(SECTIONS)} sections, {created} new article(s).")
 
@@ -114,8 +142,53 @@ def mail_deliver(watch: bool, interval: int) -> None:
         time.sleep(interval)
 
 
+stripe_group = AppGroup("stripe", help="Stripe products, prices and reconciliation.")
+
+
+@stripe_group.command("sync")
+def stripe_sync() -> None:
+    """Create or update the Stripe Products and Prices of every paid tier (idempotent)."""
+    from membership.billing import stripe_gateway
+    from membership.billing.catalogue import sync_tier
+
+    try:
+        tiers = db.session.scalars(select(Tier)).all()
+        changes = [change for tier in tiers for change in sync_tier(tier)]
+    except stripe_gateway.PaymentProviderError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    for change in changes:
+        click.echo(change)
+    click.echo(f"Stripe catalogue in step: {len(changes)} change(s).")
+
+
+@stripe_group.command("reconcile")
+@click.option("--days", default=3, show_default=True, type=click.IntRange(1, 30))
+def stripe_reconcile(days: int) -> None:
+    """Re-read subscriptions and recent events from Stripe and repair what webhooks missed."""
+    from membership.billing import stripe_gateway
+    from membership.billing.reconcile import reconcile
+    from membership.billing.webhooks import EVENT_HANDLERS
+
+    def progress(items):
+        with click.progressbar(items, label="Subscriptions", file=sys.stderr) as bar:
+            yield from bar
+
+    try:
+        changes = reconcile(days, progress=progress, handlers=EVENT_HANDLERS)
+    except stripe_gateway.PaymentProviderError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    for change in changes:
+        click.echo(change)
+    click.echo(f"Reconciled: {len(changes)} change(s).")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(mail_group)
+    app.cli.add_command(stripe_group)

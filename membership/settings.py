@@ -19,6 +19,8 @@ DEFAULTS: dict[str, object] = {
     "comments_auto_close_days": 0,
     # Open reports that hide a comment until a moderator reviews it.
     "report_threshold": 3,
+    # ISO currency of tiers and sponsorships (lower-case, as Stripe writes it).
+    "currency": "usd",
 }
 
 

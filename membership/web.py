@@ -78,7 +78,7 @@ def register_request_hooks(app: Flask) -> None:
     def refuse_nul_characters() -> None:
         """No text field accepts NUL (PostgreSQL cannot store it): a clear 400, not a 500."""
         values = [*request.args.values()]
-        if request.method in ("POST", "PUT", "PATCH"):
+        if request.method in ("POST", "PUT", "PATCH") and request.endpoint != "stripe.webhook":
             values += request.form.values()
         if any("\x00" in value for value in values):
             abort(400, "Text cannot contain NUL characters.")
@@ -139,9 +139,12 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def template_globals() -> dict:
+        from membership.access import membership_of
+
         return {
             "site_name": app.config["SITE_NAME"],
             "request_id": g.get("request_id"),
+            "membership_of": membership_of,
         }
 
 

@@ -246,7 +246,18 @@ def runner(app):
 @pytest.fixture
 def make_user(app):
     """Create a user directly; returns the User."""
+    from sqlalchemy import select
+
     from membership.auth.services import create_user
+    from membership.models import Tier
+
+    def comp_tier():
+        tier = db.session.scalar(select(Tier).where(Tier.slug == "supporter"))
+        if tier is None:
+            tier = Tier(slug="supporter", name="Supporter", monthly_price=500, yearly_price=5000)
+            db.session.add(tier)
+            db.session.flush()
+        return tier
 
     counter = iter(range(1, 10_000))
 
@@ -257,9 +268,13 @@ def make_user(app):
         display_name: str | None = None,
         confirmed: bool = True,
         role: str = "reader",
+        paying: bool = False,
         **fields,
     ):
+        """`paying=True` grants a complimentary paid tier (what billing also counts as paying)."""
         number = next(counter)
+        if paying:
+            fields.setdefault("complimentary_tier_id", comp_tier().id)
         user = create_user(
             email or f"reader{number}@example.org",
             display_name or f"Reader {number}",

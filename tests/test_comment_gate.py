@@ -54,7 +54,7 @@ def reader_client(app, make_user, login):
         if kind == "unconfirmed":
             fields["confirmed"] = False
         if kind == "paying":
-            fields["complimentary_until"] = utcnow() + timedelta(days=30)
+            fields["paying"] = True
         user = make_user(f"{kind}@example.org", display_name=kind.title(), **fields)
         assert login(client, user.email).status_code == 302
         if kind == "suspended":

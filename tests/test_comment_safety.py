@@ -223,7 +223,7 @@ def test_article_page_statements_do_not_grow_with_comments(
     app, make_article, make_user, login, signed_in_reader
 ):
     authors = [
-        make_user(f"author{n}@example.org", complimentary_until=utcnow() + timedelta(days=9))
+        make_user(f"author{n}@example.org", paying=True)
         if n % 2
         else make_user(f"author{n}@example.org")
         for n in range(8)

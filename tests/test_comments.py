@@ -495,7 +495,7 @@ def test_journey_from_article_to_first_comment(client, article, mailbox):
 
 
 def test_supporter_badge_on_comments(client, article, make_user):
-    member = make_user("member@example.org", complimentary_until=utcnow() + timedelta(days=30))
+    member = make_user("member@example.org", paying=True)
     free = make_user("free@example.org")
     db.session.add_all(
         [

@@ -14,6 +14,7 @@ from membership.auth.services import (
     set_password,
 )
 from membership.auth.sessions import revoke_sessions
+from membership.billing.services import cancel_all_for_deletion
 from membership.comments.services import delete_comments_of
 from membership.extensions import db
 from membership.mail import external_url, queue_email
@@ -168,6 +169,8 @@ def export_data(user: User) -> dict:
 def delete_account(user: User, current_password: str) -> None:
     """Delete the account and its sessions; a farewell email confirms it."""
     _check_password(user, current_password)
+    # Stripe first: if it cannot be reached, nothing is deleted and no subscription keeps running.
+    cancel_all_for_deletion(user)
     delete_comments_of(user)
     queue_email(user.email, "Your account was deleted", "account_deleted", user=user)
     log.info("account #%s deleted itself", user.id)

@@ -15,6 +15,7 @@ from membership.account.forms import (
     SignOutOthersForm,
 )
 from membership.auth.decorators import recent_login_required
+from membership.billing.stripe_gateway import PaymentProviderError
 from membership.auth.services import TokenOutcome
 from membership.auth.sessions import (
     active_sessions,
@@ -167,6 +168,11 @@ def delete():
             services.delete_account(current_user, form.current_password.data)
         except services.WrongPassword as exc:
             form.current_password.errors.append(str(exc))
+        except PaymentProviderError as exc:
+            db.session.rollback()
+            form.current_password.errors.append(
+                f"Your membership could not be cancelled, so nothing was deleted. {exc.message}"
+            )
         else:
             db.session.commit()
             forget_browser()

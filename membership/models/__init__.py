@@ -2,6 +2,7 @@
 
 from membership.models.article import AccessLevel, Article, ArticleStatus, Section, Tag
 from membership.models.audit import AuditEvent
+from membership.models.billing import Interval, StripeEvent, Subscription, Tier
 from membership.models.comment import (
     Comment,
     CommentLike,
@@ -24,13 +25,17 @@ __all__ = [
     "CommentLike",
     "CommentReport",
     "CommentStatus",
+    "Interval",
     "OutboxEmail",
     "ReportReason",
     "ReportStatus",
     "Role",
     "Section",
     "SiteSetting",
+    "StripeEvent",
+    "Subscription",
     "Tag",
+    "Tier",
     "User",
     "UserSession",
 ]

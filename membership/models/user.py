@@ -44,8 +44,12 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Paid access granted by the newsroom without payment (NULL: none).
+    # A complimentary membership: a tier granted by the newsroom, optionally until a date.
+    complimentary_tier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tiers.id", ondelete="SET NULL")
+    )
     complimentary_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     notify_replies: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Written under a row lock by every comment post: serialises one reader's posts.
     last_comment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,421 @@
+"""Customers, products, prices, events, portal sessions, payments, refunds and disputes."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from typing import Any
+
+from ._util import (
+    StripeError,
+    apply_metadata,
+    as_list,
+    check_known,
+    created_filter,
+    fixture,
+    new_id,
+    paginate,
+    require,
+    to_bool,
+    to_int,
+)
+
+CUSTOMER_PARAMS = {
+    "address", "balance", "cash_balance", "coupon", "description", "email", "invoice_prefix",
+    "invoice_settings", "metadata", "name", "next_invoice_sequence", "payment_method", "phone",
+    "preferred_locales", "promotion_code", "shipping", "source", "tax", "tax_exempt",
+    "tax_id_data", "test_clock", "default_source",
+}  # fmt: skip
+PRODUCT_PARAMS = {
+    "active", "default_price", "default_price_data", "description", "id", "images",
+    "marketing_features", "metadata", "name", "package_dimensions", "shippable",
+    "statement_descriptor", "tax_code", "type", "unit_label", "url",
+}  # fmt: skip
+PRICE_PARAMS = {
+    "active", "billing_scheme", "currency", "currency_options", "custom_unit_amount",
+    "lookup_key", "metadata", "nickname", "product", "product_data", "recurring",
+    "tax_behavior", "tiers", "tiers_mode", "transfer_lookup_key", "transform_quantity",
+    "unit_amount", "unit_amount_decimal",
+}  # fmt: skip
+PRICE_UPDATE_PARAMS = {
+    "active", "currency_options", "lookup_key", "metadata", "nickname", "tax_behavior",
+    "transfer_lookup_key",
+}  # fmt: skip
+
+
+class ResourcesMixin:
+    # --- customers --------------------------------------------------------------------------
+
+    def api_customers_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_known(params, CUSTOMER_PARAMS)
+        _check_email(params.get("email"))
+        fields = {k: params[k] for k in ("description", "phone") if k in params}
+        customer = self._new_customer(
+            email=params.get("email"),
+            name=params.get("name"),
+            metadata=params.get("metadata"),
+            **fields,
+        )
+        return self._render(customer, params.get("expand"))
+
+    def api_customers_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        customer = self._get("customer", id)
+        if customer.get("deleted"):
+            return {"id": id, "object": "customer", "deleted": True}
+        return self._render(customer, params.get("expand"))
+
+    def api_customers_update(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        check_known(params, CUSTOMER_PARAMS)
+        customer = self._live_customer(id)
+        _check_email(params.get("email"))
+        for key in ("email", "name", "description", "phone"):
+            if key in params:
+                customer[key] = params[key] or None
+        apply_metadata(customer, params.get("metadata"))
+        return self._render(customer, params.get("expand"))
+
+    def api_customers_delete(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        """Deleting a customer cancels its subscriptions at once, as Stripe does."""
+        customer = self._live_customer(id)
+        for sub in self._all("subscription"):
+            if sub["customer"] == id and sub["status"] not in ("canceled", "incomplete_expired"):
+                self._end_subscription(sub, reason="cancellation_requested")
+        customer["deleted"] = True
+        deleted = {"id": id, "object": "customer", "deleted": True}
+        self._emit("customer.deleted", customer)
+        return deleted
+
+    def api_customers_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        items = [
+            self._render(c)
+            for c in self._all("customer")
+            if not c.get("deleted")
+            and (not params.get("email") or c["email"] == params["email"])
+            and created_filter(params.get("created"), c["created"])
+        ]
+        return self._page(items, params, "/v1/customers")
+
+    def _live_customer(self, customer_id: Any, param: str | None = None) -> dict[str, Any]:
+        customer = self._get("customer", customer_id, param)
+        if customer.get("deleted"):
+            raise StripeError(
+                f"No such customer: '{customer_id}'",
+                status=400 if param else 404,
+                code="resource_missing",
+                param=param or "id",
+            )
+        return customer
+
+    def _page(self, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict:
+        page = paginate(items, params, url)
+        for path in as_list(params.get("expand")):
+            self._expand(page, str(path).split("."), str(path))
+        return page
+
+    # --- products and prices ----------------------------------------------------------------
+
+    def api_products_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_known(params, PRODUCT_PARAMS)
+        product = self._new_product(params)
+        if params.get("default_price_data"):
+            price = self._new_price({**params["default_price_data"], "product": product["id"]})
+            product["default_price"] = price["id"]
+        return self._render(product, params.get("expand"))
+
+    def api_products_update(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        check_known(params, PRODUCT_PARAMS - {"id", "type", "default_price_data"})
+        product = self._get("product", id)
+        if "name" in params and not params["name"]:
+            raise StripeError("You must specify a name.", param="name")
+        if params.get("default_price"):
+            price = self._get("price", params["default_price"], "default_price")
+            if price["product"] != id:
+                raise StripeError(
+                    "The default price must belong to this product.", param="default_price"
+                )
+        for key in ("name", "description", "url", "unit_label", "statement_descriptor"):
+            if key in params:
+                product[key] = params[key] or None
+        if "default_price" in params:
+            product["default_price"] = params["default_price"] or None
+        if "active" in params:
+            product["active"] = to_bool(params["active"], "active")
+        apply_metadata(product, params.get("metadata"))
+        product["updated"] = self._now()
+        return self._render(product, params.get("expand"))
+
+    def api_products_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("product", id), params.get("expand"))
+
+    def api_products_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        ids = as_list(params.get("ids"))
+        active = params.get("active")
+        items = [
+            self._render(p)
+            for p in self._all("product")
+            if (not ids or p["id"] in ids)
+            and (active in (None, "") or p["active"] == to_bool(active, "active"))
+        ]
+        return self._page(items, params, "/v1/products")
+
+    def api_prices_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_known(params, PRICE_PARAMS)
+        lookup_key = params.get("lookup_key") or None
+        transfer = to_bool(params.get("transfer_lookup_key", "false"), "transfer_lookup_key")
+        self._check_lookup_key(lookup_key, transfer, None)
+        price = self._new_price(params)
+        if lookup_key:
+            self._take_lookup_key(lookup_key, price)
+        return self._render(price, params.get("expand"))
+
+    def api_prices_update(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        check_known(params, PRICE_UPDATE_PARAMS)
+        price = self._get("price", id)
+        transfer = to_bool(params.get("transfer_lookup_key", "false"), "transfer_lookup_key")
+        if "lookup_key" in params:
+            self._check_lookup_key(params["lookup_key"] or None, transfer, id)
+            price["lookup_key"] = None
+            if params["lookup_key"]:
+                self._take_lookup_key(params["lookup_key"], price)
+        if "active" in params:
+            price["active"] = to_bool(params["active"], "active")
+        for key in ("nickname", "tax_behavior"):
+            if key in params:
+                price[key] = params[key] or None
+        apply_metadata(price, params.get("metadata"))
+        return self._render(price, params.get("expand"))
+
+    def api_prices_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("price", id), params.get("expand"))
+
+    def api_prices_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        keys = [str(k) for k in as_list(params.get("lookup_keys"))]
+        if len(keys) > 10:
+            raise StripeError("You may pass at most 10 lookup keys.", param="lookup_keys")
+        active, recurring = params.get("active"), params.get("recurring") or {}
+        items = [
+            self._render(p)
+            for p in self._all("price")
+            if (not keys or p["lookup_key"] in keys)
+            and (active in (None, "") or p["active"] == to_bool(active, "active"))
+            and (not params.get("product") or p["product"] == params["product"])
+            and (not params.get("currency") or p["currency"] == params["currency"])
+            and (not params.get("type") or p["type"] == params["type"])
+            and (
+                not recurring.get("interval")
+                or (p["recurring"] or {}).get("interval") == recurring["interval"]
+            )
+            and created_filter(params.get("created"), p["created"])
+        ]
+        return self._page(items, params, "/v1/prices")
+
+    def _check_lookup_key(self, key: str | None, transfer: bool, own: str | None) -> None:
+        if not key or transfer:
+            return
+        for price in self._all("price"):
+            if price["lookup_key"] == key and price["id"] != own:
+                raise StripeError(
+                    f"A price (`{price['id']}`) already uses that lookup key.",
+                    param="lookup_key",
+                )
+
+    def _take_lookup_key(self, key: str, price: dict[str, Any]) -> None:
+        for other in self._all("price"):
+            if other["lookup_key"] == key:
+                other["lookup_key"] = None
+        price["lookup_key"] = key
+
+    # --- events -----------------------------------------------------------------------------
+
+    def api_events_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("type") and params.get("types"):
+            raise StripeError("You may only specify one of type and types.", param="types")
+        patterns = as_list(params.get("types")) or as_list(params.get("type"))
+        items = [
+            copy.deepcopy(e)
+            for e in reversed(self.events)
+            if (not patterns or any(fnmatch.fnmatchcase(e["type"], str(p)) for p in patterns))
+            and created_filter(params.get("created"), e["created"])
+        ]
+        return self._page(items, params, "/v1/events")
+
+    def api_events_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        for event in self.events:
+            if event["id"] == id:
+                return copy.deepcopy(event)
+        raise StripeError(f"No such event: '{id}'", status=404, code="resource_missing", param="id")
+
+    # --- billing portal ---------------------------------------------------------------------
+
+    def api_portal_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_known(
+            params,
+            {"customer", "return_url", "configuration", "flow_data", "locale", "on_behalf_of"},
+        )
+        customer = self._live_customer(require(params, "customer"), "customer")
+        session = fixture("billing_portal.session")
+        session.update(
+            id=new_id("bps_"),
+            created=self._now(),
+            customer=customer["id"],
+            configuration=params.get("configuration") or "bpc_stripestubdefault",
+            flow=None,
+            livemode=False,
+            locale=params.get("locale") or None,
+            return_url=params.get("return_url") or None,
+        )
+        session["url"] = f"{self.base_url}/portal/{session['id']}"
+        self._put(session)
+        return self._render(session, params.get("expand"))
+
+    # --- payments ---------------------------------------------------------------------------
+
+    def api_payment_intents_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("payment_intent", id), params.get("expand"))
+
+    def api_charges_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("charge", id), params.get("expand"))
+
+    def api_charges_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        items = [
+            self._render(c)
+            for c in self._all("charge")
+            if (not params.get("customer") or c["customer"] == params["customer"])
+            and (not params.get("payment_intent") or c["payment_intent"] == params["payment_intent"])
+        ]
+        return self._page(items, params, "/v1/charges")
+
+    def api_invoices_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("invoice", id), params.get("expand"))
+
+    def api_invoices_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        items = [
+            self._render(i)
+            for i in self._all("invoice")
+            if all(not params.get(k) or i[k] == params[k] for k in ("customer", "subscription"))
+            and (not params.get("status") or i["status"] == params["status"])
+        ]
+        return self._page(items, params, "/v1/invoices")
+
+    def api_refunds_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        check_known(
+            params,
+            {"amount", "charge", "payment_intent", "reason", "metadata", "instructions_email"}
+            | {"refund_application_fee", "reverse_transfer", "currency", "customer", "origin"},
+        )
+        target = params.get("charge") or params.get("payment_intent")
+        if not target:
+            raise StripeError(
+                "One of the following params should be provided for this request: "
+                "payment_intent or charge.",
+                code="parameter_missing",
+            )
+        amount = to_int(params["amount"], "amount", minimum=1) if params.get("amount") else None
+        refund = self._refund(target, amount, params.get("reason"), params.get("metadata"))
+        return self._render(refund, params.get("expand"))
+
+    def api_refunds_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("refund", id), params.get("expand"))
+
+    def api_disputes_retrieve(self, params: dict[str, Any], id: str) -> dict[str, Any]:
+        return self._render(self._get("dispute", id), params.get("expand"))
+
+    # --- drivers: refunds and disputes ------------------------------------------------------
+
+    def refund(
+        self, charge_or_payment_intent_id: str, amount: int | None = None, *, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Refund a charge (all that is left, or `amount`): emits charge.refunded, refund.created."""
+        with self._operation(raise_errors=True):
+            return self._render(self._refund(charge_or_payment_intent_id, amount, reason, None))
+
+    def _refund(self, target: str, amount: int | None, reason: Any, metadata: Any) -> dict:
+        if target.startswith("pi_"):
+            intent = self._get("payment_intent", target, "payment_intent")
+            if not intent["latest_charge"]:
+                raise StripeError(
+                    "This PaymentIntent does not have a successful charge to refund.",
+                    code="charge_not_refundable",
+                    param="payment_intent",
+                )
+            target = intent["latest_charge"]
+        charge = self._get("charge", target, "charge")
+        left = charge["amount_captured"] - charge["amount_refunded"]
+        if left <= 0:
+            raise StripeError(
+                f"Charge {charge['id']} has already been refunded.",
+                code="charge_already_refunded",
+            )
+        amount = left if amount is None else amount
+        if amount > left:
+            raise StripeError(
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})",
+                param="amount",
+            )
+        if reason not in (None, "", "duplicate", "fraudulent", "requested_by_customer"):
+            raise StripeError(f"Invalid reason: {reason}", param="reason")
+        refund = fixture("refund")
+        refund.update(
+            id=new_id("re_"),
+            amount=amount,
+            balance_transaction=new_id("txn_"),
+            charge=charge["id"],
+            created=self._now(),
+            currency=charge["currency"],
+            payment_intent=charge["payment_intent"],
+            reason=reason or None,
+            status="succeeded",
+            metadata={},
+            customer=charge["customer"],
+        )
+        apply_metadata(refund, metadata)
+        self._put(refund)
+        before = self._render(charge)
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+        charge["refunds"]["data"].insert(0, copy.deepcopy(refund))
+        self._emit("charge.refunded", charge, self._changed(before, charge))
+        self._emit("refund.created", refund)
+        return refund
+
+    def dispute(self, charge_id: str, amount: int | None = None, reason: str = "fraudulent") -> str:
+        """Open a dispute on a charge (emits charge.dispute.created); returns the dispute id."""
+        with self._operation(raise_errors=True):
+            charge = self._get("charge", charge_id)
+            dispute = fixture("dispute")
+            now = self._now()
+            dispute.update(
+                id=new_id("dp_"),
+                amount=charge["amount"] if amount is None else to_int(amount, "amount"),
+                charge=charge["id"],
+                payment_intent=charge["payment_intent"],
+                currency=charge["currency"],
+                created=now,
+                reason=reason,
+                status="needs_response",
+                is_charge_refundable=False,
+                metadata={},
+            )
+            dispute["evidence_details"].update(due_by=now + 7 * 86400)
+            self._put(dispute)
+            charge["disputed"] = True
+            self._emit("charge.dispute.created", dispute)
+            return dispute["id"]
+
+    def close_dispute(self, dispute_id: str, status: str = "lost") -> dict[str, Any]:
+        """Close a dispute as "lost" or "won": emits charge.dispute.closed."""
+        if status not in ("lost", "won", "warning_closed"):
+            raise ValueError(f"status must be lost or won, not {status!r}")
+        with self._operation(raise_errors=True):
+            dispute = self._get("dispute", dispute_id)
+            dispute["status"] = status
+            self._emit("charge.dispute.closed", dispute)
+            return self._render(dispute)
+
+
+def _check_email(email: Any) -> None:
+    if email and ("@" not in str(email) or len(str(email)) > 512):
+        raise StripeError(f"Invalid email address: {email}", code="email_invalid", param="email")
+
+
+__all__ = ["ResourcesMixin", "to_int"]
