@@ -15,7 +15,6 @@ from membership.account.forms import (
     SignOutOthersForm,
 )
 from membership.auth.decorators import recent_login_required
-from membership.billing.stripe_gateway import PaymentProviderError
 from membership.auth.services import TokenOutcome
 from membership.auth.sessions import (
     active_sessions,
@@ -23,6 +22,7 @@ from membership.auth.sessions import (
     forget_browser,
     revoke_sessions,
 )
+from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
 
 bp = Blueprint("account", __name__, url_prefix="/account")

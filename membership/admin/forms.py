@@ -2,14 +2,24 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
+    DecimalField,
     IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Lower-case letters, digits and hyphens.")
 ACCESS_CHOICES = [
@@ -77,3 +87,23 @@ class CommentSettingsForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """Only the CSRF token."""
+
+
+class TierForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    slug = StringField("Slug", validators=[DataRequired(), Length(max=60), SLUG])
+    description = TextAreaField("Description", validators=[Length(max=1000)], render_kw={"rows": 3})
+    benefits = TextAreaField(
+        "Benefits",
+        description="One per line.",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 4},
+    )
+    monthly_price = DecimalField(
+        "Monthly price", places=2, validators=[InputRequired(), NumberRange(min=0, max=100_000)]
+    )
+    yearly_price = DecimalField(
+        "Yearly price", places=2, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
+    )
+    position = IntegerField("Order", default=0, validators=[NumberRange(min=0, max=1000)])
+    active = BooleanField("Offered to readers", default=True)

@@ -1,17 +1,21 @@
-"""The admin area: articles and site settings (members and moderation come next)."""
+"""The admin area: articles, tiers and site settings (members and moderation come next)."""
+
+from decimal import Decimal
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from membership.admin import articles as editorial
-from membership.admin.forms import ArticleForm, ButtonForm, CommentSettingsForm
+from membership.admin import tiers as tier_rules
+from membership.admin.forms import ArticleForm, ButtonForm, CommentSettingsForm, TierForm
 from membership.admin.guard import require_staff
 from membership.articles.services import sections
 from membership.articles.views import render_article
 from membership.audit import record
+from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
-from membership.models import Article
+from membership.models import Article, Tier
 from membership.settings import all_settings, set_setting
 from membership.urls import page_number
 
@@ -106,6 +110,49 @@ def unpublish_article(article_id: int):
         db.session.commit()
         flash(f"Unpublished: {article.title}", "success")
     return redirect(url_for("admin.edit_article", article_id=article.id))
+
+
+@bp.route("/tiers")
+def tiers():
+    """Membership tiers, in the order readers see them."""
+    rows = db.session.scalars(select(Tier).order_by(Tier.position, Tier.monthly_price)).all()
+    return render_template("admin/tiers.html", tiers=rows, stripe_ready=gateway.is_configured())
+
+
+@bp.route("/tiers/new", methods=["GET", "POST"])
+def new_tier():
+    """Add a tier."""
+    return _save_tier(None)
+
+
+@bp.route("/tiers/<int:tier_id>", methods=["GET", "POST"])
+def edit_tier(tier_id: int):
+    """Edit a tier; a new price creates a new Stripe Price, subscribers keep theirs."""
+    return _save_tier(db.get_or_404(Tier, tier_id))
+
+
+def _save_tier(tier: Tier | None):
+    form = TierForm(obj=tier)
+    if tier is not None and request.method == "GET":
+        form.benefits.data = "\n".join(tier.benefits or [])
+        form.monthly_price.data = Decimal(tier.monthly_price) / 100
+        form.yearly_price.data = Decimal(tier.yearly_price) / 100
+    if form.validate_on_submit():
+        values = {name: field.data for name, field in form._fields.items()}
+        try:
+            saved, changes = tier_rules.save_tier(tier, values, current_user)
+        except tier_rules.TierError as error:
+            db.session.rollback()
+            form.slug.errors.append(str(error))
+        except gateway.PaymentProviderError as error:
+            db.session.rollback()
+            form.form_errors.append(f"Stripe could not be updated, nothing was saved: {error}")
+        else:
+            db.session.commit()
+            flash("Tier saved." + (" Stripe updated." if changes else ""), "success")
+            return redirect(url_for("admin.edit_tier", tier_id=saved.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("admin/tier_form.html", form=form, tier=tier), status
 
 
 @bp.route("/settings/comments", methods=["GET", "POST"])

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import stripe
 from flask import current_app
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SIGNATURE_TOLERANCE = 300
 DEFAULT_TIMEOUT = 10
@@ -52,7 +53,9 @@ def _client() -> stripe.StripeClient:
     if not config.get("STRIPE_SECRET_KEY"):
         raise PaymentsNotConfigured()
     key = (config["STRIPE_SECRET_KEY"], config.get("STRIPE_API_BASE"), config["STRIPE_TIMEOUT"])
-    cache = current_app.extensions.setdefault("stripe_clients", {})
+    cache: dict[tuple[Any, ...], stripe.StripeClient] = current_app.extensions.setdefault(
+        "stripe_clients", {}
+    )
     if key not in cache:
         base = {"api": config["STRIPE_API_BASE"]} if config.get("STRIPE_API_BASE") else None
         cache[key] = stripe.StripeClient(
@@ -64,7 +67,7 @@ def _client() -> stripe.StripeClient:
     return cache[key]
 
 
-def _call(description: str, function, *args: Any, **kwargs: Any) -> Any:
+def _call(description: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one Stripe call, turning its errors into PaymentProviderError."""
     try:
         return function(*args, **kwargs)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ._util import (
@@ -48,6 +50,27 @@ class ObjectsMixin:
         if obj is None or obj.get("object") != kind:
             raise missing(kind, str(obj_id), param=param)
         return obj
+
+    @contextlib.contextmanager
+    def _scratch(self) -> Iterator[None]:
+        """Objects created inside (inline prices, draft subscriptions for previews) are dropped."""
+        keep = set(self._db)
+        try:
+            yield
+        finally:
+            for key in [key for key in self._db if key not in keep]:
+                del self._db[key]
+
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """Objects created inside are dropped again if the block fails."""
+        keep = set(self._db)
+        try:
+            yield
+        except BaseException:
+            for key in [key for key in self._db if key not in keep]:
+                del self._db[key]
+            raise
 
     def _all(self, kind: str) -> list[dict[str, Any]]:
         """Every stored object of one kind, newest first."""
@@ -347,13 +370,16 @@ class ObjectsMixin:
         billing_reason: str,
         subscription: dict[str, Any] | None,
         paid: bool,
+        preview: bool = False,
     ) -> dict[str, Any]:
+        """An invoice for `lines`; `preview` builds one without storing it or touching the customer."""
         now = self._now()
         total = sum(line["amount"] for line in lines)
         due = max(total, 0)
         invoice = fixture("invoice")
         sequence = customer.get("next_invoice_sequence") or 1
-        customer["next_invoice_sequence"] = sequence + 1
+        if not preview:
+            customer["next_invoice_sequence"] = sequence + 1
         invoice.update(
             id=invoice_id,
             created=now,
@@ -412,6 +438,22 @@ class ObjectsMixin:
         )
         if not subscription:
             invoice["parent"] = None
+        if preview:
+            invoice.update(
+                number=None,
+                status="draft",
+                amount_paid=0,
+                amount_remaining=due,
+                attempt_count=0,
+                attempted=False,
+                hosted_invoice_url=None,
+                invoice_pdf=None,
+                webhooks_delivered_at=None,
+                starting_balance=customer.get("balance", 0),
+                ending_balance=None,
+            )
+            invoice["status_transitions"].update(finalized_at=None, paid_at=None)
+            return invoice
         if total < 0:
             customer["balance"] = customer.get("balance", 0) + total
             invoice["ending_balance"] = customer["balance"]

@@ -417,5 +417,3 @@ def _check_email(email: Any) -> None:
     if email and ("@" not in str(email) or len(str(email)) > 512):
         raise StripeError(f"Invalid email address: {email}", code="email_invalid", param="email")
 
-
-__all__ = ["ResourcesMixin", "to_int"]
