@@ -76,10 +76,15 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def refuse_nul_characters() -> None:
-        """No text field accepts NUL (PostgreSQL cannot store it): a clear 400, not a 500."""
-        values = [*request.args.values()]
+        """No text accepts NUL (PostgreSQL cannot store it): a clear 400, not a 500."""
+        values = [str(value) for value in (request.view_args or {}).values()]
+        sources = [request.args]
         if request.method in ("POST", "PUT", "PATCH") and request.endpoint != "stripe.webhook":
-            values += request.form.values()
+            sources.append(request.form)
+        for source in sources:
+            for key, items in source.lists():
+                values.append(key)
+                values.extend(items)
         if any("\x00" in value for value in values):
             abort(400, "Text cannot contain NUL characters.")
 

@@ -16,7 +16,6 @@ from ._util import (
     list_object,
     new_id,
     pname,
-    require,
     to_bool,
     to_int,
 )
@@ -31,11 +30,6 @@ UPDATE_PARAMS = {
     "off_session", "on_behalf_of", "pause_collection", "payment_behavior", "payment_settings",
     "pending_invoice_item_interval", "proration_behavior", "proration_date", "transfer_data",
     "trial_end", "trial_from_plan", "trial_settings",
-}  # fmt: skip
-PREVIEW_PARAMS = {
-    "automatic_tax", "currency", "customer", "customer_details", "discounts", "invoice_items",
-    "issuer", "on_behalf_of", "preview_mode", "schedule", "schedule_details", "subscription",
-    "subscription_details",
 }  # fmt: skip
 
 
@@ -124,6 +118,7 @@ class BillingMixin:
         product = self._db.get(price["product"], {}).get("name", "Subscription")
         amount = (price["unit_amount"] or 0) * item["quantity"]
         cost = _money(price["unit_amount"] or 0, price["currency"])
+        interval = price["recurring"]["interval"]
         return self._invoice_line(
             invoice_id,
             price,
@@ -132,7 +127,7 @@ class BillingMixin:
             end=item["current_period_end"],
             subscription=sub["id"],
             item=item["id"],
-            description=f"{item['quantity']} × {product} (at {cost} / {price['recurring']['interval']})",
+            description=f"{item['quantity']} \u00d7 {product} (at {cost} / {interval})",
         )
 
     def _subscription_invoice(
@@ -303,7 +298,8 @@ class BillingMixin:
         when = self._now()
         if params.get("proration_date"):
             when = to_int(params["proration_date"], "proration_date")
-        changes = self._item_changes(sub, params.get("items"), "items")
+        with self._atomic():
+            changes = self._item_changes(sub, params.get("items"), "items")
         before = self._render(sub)
         prorations: list[dict[str, Any]] = []
         for item, price, qty, deleted in changes:
@@ -374,83 +370,3 @@ class BillingMixin:
         sub["canceled_at"] = self._now()
         self._end_subscription(sub, reason="cancellation_requested")
         return self._render(sub, params.get("expand"))
-
-    def api_invoices_preview(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Stripe's preview. `always_invoice` shows only the prorations billed now; otherwise the
-        next invoice: the new price for the coming period, plus prorations unless `none`."""
-        check_known(params, PREVIEW_PARAMS)
-        details = params.get("subscription_details") or {}
-        if not isinstance(details, dict):
-            raise StripeError("Invalid object", param="subscription_details")
-        sub = None
-        if params.get("subscription"):
-            sub = self._get("subscription", params["subscription"], "subscription")
-            if params.get("customer") and params["customer"] != sub["customer"]:
-                raise StripeError(
-                    "The customer does not match the subscription's customer.", param="customer"
-                )
-        customer = self._live_customer(
-            (sub or {}).get("customer") or require(params, "customer"), "customer"
-        )
-        behavior = details.get("proration_behavior") or "create_prorations"
-        if behavior not in PRORATIONS:
-            raise StripeError(
-                "Invalid proration_behavior.", param="subscription_details[proration_behavior]"
-            )
-        now = self._now()
-        when = now
-        if details.get("proration_date"):
-            when = to_int(details["proration_date"], "subscription_details[proration_date]")
-        with self._scratch():
-            changes = self._item_changes(sub, details.get("items"), "subscription_details[items]")
-            invoice_id = new_id("upcoming_in_")
-            lines: list[dict[str, Any]] = []
-            if sub is None:
-                if not changes:
-                    raise StripeError(
-                        "Missing required param: subscription_details[items].",
-                        code="parameter_missing",
-                        param="subscription_details[items]",
-                    )
-                draft = self._new_subscription(
-                    customer,
-                    [(price, qty) for _, price, qty, _ in changes if price],
-                    metadata=None,
-                    description=None,
-                    status="incomplete",
-                )
-                lines = [self._item_line(invoice_id, draft, i) for i in draft["items"]["data"]]
-                currency, target = draft["currency"], None
-            else:
-                draft = copy.deepcopy(sub)
-                target, currency = sub, sub["currency"]
-                by_id = {i["id"]: i for i in draft["items"]["data"]}
-                for item, price, qty, deleted in changes:
-                    if item is None or deleted:
-                        continue
-                    price = price or item["price"]
-                    if behavior != "none" and (price["id"] != item["price"]["id"] or qty != item["quantity"]):
-                        lines += self._proration_lines(sub, item, price, qty, when)
-                    by_id[item["id"]].update(price=copy.deepcopy(price), quantity=qty)
-                if behavior != "always_invoice":
-                    for item in draft["items"]["data"]:
-                        line = self._item_line(invoice_id, draft, item)
-                        recurring = item["price"]["recurring"]
-                        start = item["current_period_end"]
-                        end = add_interval(start, recurring["interval"], recurring["interval_count"])
-                        line["period"] = {"start": start, "end": end}
-                        lines.append(line)
-                    lines += copy.deepcopy(self._extra.get(sub["id"], {}).get("pending", []))
-            for line in lines:
-                line["invoice"] = invoice_id
-            invoice = self._new_invoice(
-                customer,
-                lines,
-                invoice_id=invoice_id,
-                currency=currency,
-                billing_reason="upcoming" if target else "subscription_create",
-                subscription=target,
-                paid=False,
-                preview=True,
-            )
-        return invoice

@@ -71,16 +71,25 @@ class CheckoutMixin:
                 "You may only specify one of these parameters: customer, customer_email.",
                 param="customer_email",
             )
-        for name, only in (("subscription_data", "subscription"), ("payment_intent_data", "payment")):
+        for name, only in (
+            ("subscription_data", "subscription"),
+            ("payment_intent_data", "payment"),
+        ):
             if params.get(name) and mode != only:
-                raise StripeError(
-                    f"You can not pass `{name}` in `{mode}` mode.", param=name
-                )
+                raise StripeError(f"You can not pass `{name}` in `{mode}` mode.", param=name)
         if params.get("submit_type") and mode != "payment":
             raise StripeError(
                 "`submit_type` can only be used in `payment` mode.", param="submit_type"
             )
-        if params.get("submit_type") not in (None, "", "auto", "book", "donate", "pay", "subscribe"):
+        if params.get("submit_type") not in (
+            None,
+            "",
+            "auto",
+            "book",
+            "donate",
+            "pay",
+            "subscribe",
+        ):
             raise StripeError("Invalid submit_type.", param="submit_type")
         customer = None
         if params.get("customer"):
@@ -91,8 +100,11 @@ class CheckoutMixin:
             prices = [self._db[item["price"]] for item in items]
             if len({p["currency"] for p in prices}) > 1:
                 raise StripeError("All line items must use the same currency.", param="line_items")
-            recurring = {(p["recurring"]["interval"], p["recurring"]["interval_count"])
-                         for p in prices if p["recurring"]}
+            recurring = {
+                (p["recurring"]["interval"], p["recurring"]["interval_count"])
+                for p in prices
+                if p["recurring"]
+            }
             if mode == "subscription" and not recurring:
                 raise StripeError(
                     "You must provide at least one recurring price in `subscription` mode when "
@@ -208,8 +220,8 @@ class CheckoutMixin:
         session = self._get("checkout.session", id)
         if session["status"] != "open":
             raise StripeError(
-                f"Only Checkout Sessions with a status in [\"open\"] can be expired. This "
-                f"Checkout Session has a status of \"{session['status']}\".",
+                f'Only Checkout Sessions with a status in ["open"] can be expired. This '
+                f'Checkout Session has a status of "{session["status"]}".',
             )
         session["status"] = "expired"
         self._emit("checkout.session.expired", session)
@@ -234,7 +246,9 @@ class CheckoutMixin:
             price = self._new_price(entry["price_data"], pname(name, "price_data"))
         else:
             raise StripeError(
-                "Missing required param: price.", code="parameter_missing", param=pname(name, "price")
+                "Missing required param: price.",
+                code="parameter_missing",
+                param=pname(name, "price"),
             )
         if "quantity" not in entry:
             raise StripeError(

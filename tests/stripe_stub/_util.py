@@ -248,5 +248,5 @@ def created_filter(value: Any, created: int) -> bool:
 
 
 def pname(prefix: str, name: str) -> str:
-    """The wire name of a nested parameter: pname("line_items[0]", "price") -> "line_items[0][price]"."""
+    """A nested parameter's wire name: pname("items[0]", "price") -> "items[0][price]"."""
     return f"{prefix}[{name}]" if prefix else name

@@ -1,11 +1,9 @@
-"""The object store, expansion, and builders that turn Stripe's example objects into ours."""
+"""Builders that turn Stripe's example objects into ours: customers, products, prices,
+invoices, payment intents and charges."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from ._util import (
@@ -13,7 +11,6 @@ from ._util import (
     apply_metadata,
     fixture,
     list_object,
-    missing,
     new_id,
     pname,
     to_bool,
@@ -28,129 +25,7 @@ _DESCRIPTIONS = {
 }
 
 
-class ObjectsMixin:
-    """State lives in `self._db` (id -> object, in creation order) and `self._extra` (private)."""
-
-    _db: dict[str, dict[str, Any]]
-    _extra: dict[str, dict[str, Any]]
-    clock: int | None
-    base_url: str
-
-    # --- store ------------------------------------------------------------------------------
-
-    def _now(self) -> int:
-        return self.clock if self.clock is not None else int(time.time())
-
-    def _put(self, obj: dict[str, Any]) -> dict[str, Any]:
-        self._db[obj["id"]] = obj
-        return obj
-
-    def _get(self, kind: str, obj_id: Any, param: str | None = None) -> dict[str, Any]:
-        obj = self._db.get(obj_id) if isinstance(obj_id, str) else None
-        if obj is None or obj.get("object") != kind:
-            raise missing(kind, str(obj_id), param=param)
-        return obj
-
-    @contextlib.contextmanager
-    def _scratch(self) -> Iterator[None]:
-        """Objects created inside (inline prices, draft subscriptions for previews) are dropped."""
-        keep = set(self._db)
-        try:
-            yield
-        finally:
-            for key in [key for key in self._db if key not in keep]:
-                del self._db[key]
-
-    @contextlib.contextmanager
-    def _atomic(self) -> Iterator[None]:
-        """Objects created inside are dropped again if the block fails."""
-        keep = set(self._db)
-        try:
-            yield
-        except BaseException:
-            for key in [key for key in self._db if key not in keep]:
-                del self._db[key]
-            raise
-
-    def _all(self, kind: str) -> list[dict[str, Any]]:
-        """Every stored object of one kind, newest first."""
-        return [obj for obj in reversed(self._db.values()) if obj.get("object") == kind]
-
-    # --- rendering and expansion ------------------------------------------------------------
-
-    def _render(self, obj: dict[str, Any], expand: Any = None) -> dict[str, Any]:
-        out = copy.deepcopy(obj)
-        if out.get("object") == "subscription":
-            for item in out["items"]["data"]:
-                price = self._db.get(item["price"]["id"], item["price"])
-                item["price"] = copy.deepcopy(price)
-                item["plan"] = self._plan_for(price)
-        for path in _expand_list(expand):
-            self._expand(out, path.split("."), path)
-        return out
-
-    def _expand(self, node: Any, parts: list[str], path: str) -> None:
-        if len(parts) > 4:
-            raise StripeError(
-                f"You cannot expand more than 4 levels of a property. Property: {path}",
-                param="expand",
-            )
-        key, rest = parts[0], parts[1:]
-        if isinstance(node, dict) and node.get("object") == "list" and key == "data":
-            for element in node["data"]:
-                if rest:
-                    self._expand(element, rest, path)
-            return
-        if not isinstance(node, dict):
-            raise StripeError(f"This property cannot be expanded ({key}).", param="expand")
-        value = node.get(key)
-        if key not in node or (isinstance(value, str) and value not in self._db):
-            generated = self._includable(node, key)
-            if generated is None:
-                raise StripeError(f"This property cannot be expanded ({key}).", param="expand")
-            node[key] = value = generated
-        elif isinstance(value, str):
-            node[key] = value = self._render(self._db[value])
-        if value is not None and rest:
-            self._expand(value, rest, path)
-
-    def _includable(self, node: dict[str, Any], key: str) -> dict[str, Any] | None:
-        """Fields Stripe only returns when expanded (not ids): session line items, payments."""
-        if node.get("object") == "checkout.session" and key == "line_items":
-            return self._session_line_items(node["id"])
-        if node.get("object") == "invoice" and key == "payments":
-            payments = [
-                self._render(p)
-                for p in self._all("invoice_payment")
-                if p["invoice"] == node["id"]
-            ]
-            return list_object(payments, f"/v1/invoices/{node['id']}/payments")
-        return None
-
-    def _session_line_items(self, session_id: str) -> dict[str, Any]:
-        items = self._extra.get(session_id, {}).get("line_items", [])
-        data = []
-        for item in items:
-            price = copy.deepcopy(self._db[item["price"]])
-            product = self._db.get(price["product"], {})
-            amount = item["amount"] * item["quantity"]
-            line = fixture("item")
-            line.update(
-                id=item["id"],
-                price=price,
-                quantity=item["quantity"],
-                description=product.get("name", ""),
-                currency=price["currency"],
-                amount_subtotal=amount,
-                amount_total=amount,
-                amount_discount=0,
-                amount_tax=0,
-                metadata={},
-                adjustable_quantity=None,
-            )
-            data.append(line)
-        return list_object(data, f"/v1/checkout/sessions/{session_id}/line_items")
-
+class BuildersMixin:
     # --- builders ---------------------------------------------------------------------------
 
     def _new_customer(
@@ -180,7 +55,9 @@ class ObjectsMixin:
         name = params.get("name")
         if not name:
             raise StripeError(
-                "Missing required param: name.", code="parameter_missing", param=pname(param, "name")
+                "Missing required param: name.",
+                code="parameter_missing",
+                param=pname(param, "name"),
             )
         product = fixture("product")
         now = self._now()
@@ -258,7 +135,9 @@ class ObjectsMixin:
             count = params["recurring"].get("interval_count", 1)
             recurring = {
                 "interval": interval,
-                "interval_count": to_int(count, pname(param, "recurring") + "[interval_count]", minimum=1),
+                "interval_count": to_int(
+                    count, pname(param, "recurring") + "[interval_count]", minimum=1
+                ),
                 "meter": None,
                 "trial_period_days": None,
                 "usage_type": "licensed",
@@ -288,7 +167,11 @@ class ObjectsMixin:
         )
         if custom_enabled:
             price["custom_unit_amount"] = {
-                k: (to_int(custom[k], pname(param, "custom_unit_amount") + f"[{k}]") if custom.get(k) else None)
+                k: (
+                    to_int(custom[k], pname(param, "custom_unit_amount") + f"[{k}]")
+                    if custom.get(k)
+                    else None
+                )
                 for k in ("maximum", "minimum", "preset")
             }
         apply_metadata(price, params.get("metadata"))
@@ -372,7 +255,7 @@ class ObjectsMixin:
         paid: bool,
         preview: bool = False,
     ) -> dict[str, Any]:
-        """An invoice for `lines`; `preview` builds one without storing it or touching the customer."""
+        """An invoice for `lines`; a `preview` is neither stored nor counted on the customer."""
         now = self._now()
         total = sum(line["amount"] for line in lines)
         due = max(total, 0)
@@ -458,131 +341,3 @@ class ObjectsMixin:
             customer["balance"] = customer.get("balance", 0) + total
             invoice["ending_balance"] = customer["balance"]
         return self._put(invoice)
-
-    def _new_payment(
-        self,
-        *,
-        amount: int,
-        currency: str,
-        customer: str | None,
-        email: str | None,
-        name: str | None,
-        metadata: dict[str, Any],
-        description: str | None,
-        succeeded: bool = True,
-    ) -> dict[str, Any]:
-        """A payment intent and, when it succeeded, its charge. Returns the payment intent."""
-        now = self._now()
-        intent = fixture("payment_intent")
-        pi_id = new_id("pi_")
-        intent.update(
-            id=pi_id,
-            amount=amount,
-            amount_received=amount if succeeded else 0,
-            currency=currency,
-            customer=customer,
-            created=now,
-            canceled_at=None,
-            client_secret=f"{pi_id}_secret_{new_id('', 25)}",
-            description=description,
-            last_payment_error=None,
-            next_action=None,
-            processing=None if succeeded else {"type": "card"},
-            metadata=copy.deepcopy(metadata),
-            payment_method=new_id("pm_"),
-            payment_method_configuration_details=None,
-            receipt_email=email,
-            shipping=None,
-            status="succeeded" if succeeded else "processing",
-            transfer_data=None,
-            latest_charge=None,
-        )
-        self._put(intent)
-        if succeeded:
-            self._charge_for(intent, email=email, name=name)
-        return intent
-
-    def _charge_for(
-        self, intent: dict[str, Any], *, email: str | None, name: str | None
-    ) -> dict[str, Any]:
-        charge = fixture("charge")
-        ch_id = new_id("ch_")
-        charge.update(
-            id=ch_id,
-            amount=intent["amount"],
-            amount_captured=intent["amount"],
-            amount_refunded=0,
-            balance_transaction=new_id("txn_"),
-            captured=True,
-            created=self._now(),
-            currency=intent["currency"],
-            customer=intent["customer"],
-            description=intent["description"],
-            disputed=False,
-            metadata=copy.deepcopy(intent["metadata"]),
-            outcome={
-                "advice_code": None,
-                "network_advice_code": None,
-                "network_decline_code": None,
-                "network_status": "approved_by_network",
-                "reason": None,
-                "risk_level": "normal",
-                "seller_message": "Payment complete.",
-                "type": "authorized",
-            },
-            paid=True,
-            payment_intent=intent["id"],
-            payment_method=intent["payment_method"],
-            receipt_email=email,
-            receipt_url=f"{self.base_url}/receipt/{ch_id}",
-            refunded=False,
-            refunds=list_object([], f"/v1/charges/{ch_id}/refunds"),
-            shipping=None,
-            source=None,
-            status="succeeded",
-            transfer_data=None,
-        )
-        charge["billing_details"].update(email=email, name=name)
-        intent["latest_charge"] = ch_id
-        intent["amount_received"] = intent["amount"]
-        intent["status"] = "succeeded"
-        intent["processing"] = None
-        return self._put(charge)
-
-    def _pay_invoice(self, invoice: dict[str, Any], customer: dict[str, Any]) -> None:
-        """Record a paid invoice's payment: a payment intent, its charge, an invoice_payment."""
-        if invoice["amount_due"] <= 0:
-            return
-        intent = self._new_payment(
-            amount=invoice["amount_due"],
-            currency=invoice["currency"],
-            customer=customer["id"],
-            email=customer.get("email"),
-            name=customer.get("name"),
-            metadata={},
-            description=_DESCRIPTIONS.get(invoice["billing_reason"], "Subscription update"),
-        )
-        record = fixture("invoice_payment")
-        record.update(
-            id=new_id("inpay_"),
-            amount_paid=invoice["amount_due"],
-            amount_requested=invoice["amount_due"],
-            created=self._now(),
-            currency=invoice["currency"],
-            invoice=invoice["id"],
-            livemode=False,
-            payment={"type": "payment_intent", "payment_intent": intent["id"]},
-            status="paid",
-            status_transitions={"canceled_at": None, "paid_at": self._now()},
-        )
-        self._put(record)
-
-
-def _expand_list(expand: Any) -> list[str]:
-    if expand in (None, ""):
-        return []
-    if isinstance(expand, str):
-        return [expand]
-    if isinstance(expand, dict):
-        return [str(v) for v in expand.values()]
-    return [str(v) for v in expand]
