@@ -99,6 +99,15 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
+    """pysqlite opens transactions only before DML, so a SAVEPOINT issued first would start (and
+    its RELEASE commit) a transaction of its own. Open the real transaction before it."""
+    raw = connection.connection.dbapi_connection
+    if isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        raw.execute("BEGIN")
+
+
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from membership.account.views import bp as account_bp

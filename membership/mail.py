@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from flask_mailman import EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
 from sqlalchemy import event, select
@@ -31,8 +31,19 @@ MAX_BACKOFF = timedelta(hours=6)
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute URL built from SITE_URL, never from the request's Host header."""
-    return current_app.config["SITE_URL"].rstrip("/") + url_for(endpoint, **values)
+    """An absolute URL built from SITE_URL, never from the request's Host header.
+
+    Works outside requests too (CLI commands such as `stripe reconcile` send emails).
+    """
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        anchor = values.pop("_anchor", None)
+        values = {key: value for key, value in values.items() if value is not None}
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+        if anchor:
+            path += f"#{anchor}"
+    return current_app.config["SITE_URL"].rstrip("/") + path
 
 
 def queue_email(

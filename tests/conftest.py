@@ -221,9 +221,15 @@ def make_app(database_url, smtp_server, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def app(make_app):
+def app_config() -> dict:
+    """Settings for the `app` fixture; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app, app_config):
     """The application with test settings."""
-    application = make_app()
+    application = make_app(**app_config)
     with application.app_context():
         yield application
 
@@ -355,3 +361,47 @@ def make_article(app):
 def article(make_article):
     """A published public article."""
     return make_article(slug="harbor-story", title="Harbor story")
+
+
+# --- Stripe ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stripe_server():
+    """The stand-in Stripe server on loopback, for the whole session."""
+    from tests.stripe_stub import StripeStub
+
+    stub = StripeStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def stripe_stub(stripe_server):
+    """The stand-in, emptied for this test; webhooks wait in `outbox` until delivered."""
+    stripe_server.reset()
+    yield stripe_server
+    assert stripe_server.server_errors == []
+    stripe_server.reset()
+
+
+def stripe_settings(stub, **overrides) -> dict:
+    """App settings that point the real Stripe SDK at the stand-in."""
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_stub",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_stub",
+        "STRIPE_WEBHOOK_SECRET": stub.webhook_secret,
+        "STRIPE_API_BASE": stub.base_url,
+        "STRIPE_TIMEOUT": 2,
+        **overrides,
+    }
+
+
+def connect_webhooks(stub, app) -> None:
+    """Deliver the stand-in's signed webhooks to the app's endpoint through a test client."""
+    poster = app.test_client()
+
+    def deliver(payload: bytes, headers: dict) -> int:
+        return poster.post("/stripe/webhook", data=payload, headers=headers).status_code
+
+    stub.deliver_to = deliver

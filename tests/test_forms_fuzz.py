@@ -149,14 +149,17 @@ def post_form(app, url: str, data: dict, statuses: Counter, page: str | None = N
     if response.status_code == 400:
         # The only 400 expected: the app refuses NUL in any submitted value, before the form.
         assert "cannot contain NUL" in body, body
-        assert any(NUL in value for value in first_values(data)), data
+        assert any(NUL in value for value in submitted_text(data)), data
     statuses[response.status_code] += 1
     return response
 
 
-def first_values(data: dict) -> list[str]:
-    """What the server reads for each field: the first value of a repeated one."""
-    return [value[0] if isinstance(value, list) else value for value in data.values() if value]
+def submitted_text(data: dict) -> list[str]:
+    """Every field name and every value (repeated fields included): all are checked for NUL."""
+    texts = list(data)
+    for value in data.values():
+        texts.extend(value if isinstance(value, list) else [value])
+    return [text for text in texts if isinstance(text, str)]
 
 
 def fresh_reset_path(app) -> str:

@@ -113,11 +113,15 @@ def test_customer_create_is_idempotent(client, stub):
     assert first.id == again.id and first.id.startswith("cus_")
     assert first.object == "customer" and first.metadata["user_id"] == "7"
     assert len(client.v1.customers.list().data) == 1
-    assert [r["idempotency_key"] for r in stub.requests] == ["signup-7", "signup-7"]
+    assert [r["idempotency_key"] for r in stub.requests[:2]] == ["signup-7", "signup-7"]
     assert stub.requests[0]["params"] == params
     with pytest.raises(stripe.IdempotencyError):
-        client.v1.customers.create(params={"email": "b@example.org"}, options={"idempotency_key": "signup-7"})
-    updated = client.v1.customers.update(first.id, params={"name": "Ada L.", "metadata": {"user_id": ""}})
+        client.v1.customers.create(
+            params={"email": "b@example.org"}, options={"idempotency_key": "signup-7"}
+        )
+    updated = client.v1.customers.update(
+        first.id, params={"name": "Ada L.", "metadata": {"user_id": ""}}
+    )
     assert updated.name == "Ada L." and updated.metadata.to_dict() == {}
     assert client.v1.customers.retrieve(first.id).name == "Ada L."
 
@@ -156,12 +160,27 @@ def test_checkout_session_create_validate_and_expand(client, stub, plans):
     assert (session.status, session.payment_status) == ("open", "unpaid")
     assert session.url == f"{stub.base_url}/pay/{session.id}"
     assert session.amount_total == 1000 and session.currency == "eur"
-    assert stub.requests[-1]["params"]["line_items"] == [{"price": plans["monthly"].id, "quantity": "1"}]
-    for missing, param in (("line_items", "line_items"), ("mode", "mode"), ("success_url", "success_url")):
+    assert stub.requests[-1]["params"]["line_items"] == [
+        {"price": plans["monthly"].id, "quantity": "1"}
+    ]
+    for missing, param in (
+        ("line_items", "line_items"),
+        ("mode", "mode"),
+        ("success_url", "success_url"),
+    ):
         params = {
             "mode": "payment",
             "success_url": SUCCESS,
-            "line_items": [{"price_data": {"currency": "eur", "unit_amount": 500, "product_data": {"name": "Gift"}}, "quantity": 1}],
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 500,
+                        "product_data": {"name": "Gift"},
+                    },
+                    "quantity": 1,
+                }
+            ],
         }
         del params[missing]
         with pytest.raises(stripe.InvalidRequestError) as refused:
@@ -171,7 +190,9 @@ def test_checkout_session_create_validate_and_expand(client, stub, plans):
     full = client.v1.checkout.sessions.retrieve(
         session.id, params={"expand": ["subscription", "line_items", "customer"]}
     )
-    assert full.subscription.object == "subscription" and full.subscription.metadata["user_id"] == "7"
+    assert (
+        full.subscription.object == "subscription" and full.subscription.metadata["user_id"] == "7"
+    )
     assert full.customer.email == "reader@example.org"
     assert full.line_items.data[0].price.id == plans["monthly"].id
     assert full.client_reference_id == "user-7" and full.metadata["user_id"] == "7"
@@ -239,7 +260,16 @@ def test_payment_mode_donation_and_async_payment(client, stub, inbox):
     params = {
         "mode": "payment",
         "submit_type": "donate",
-        "line_items": [{"price_data": {"currency": "eur", "unit_amount": 2500, "product_data": {"name": "Sponsorship"}}, "quantity": 2}],
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": "eur",
+                    "unit_amount": 2500,
+                    "product_data": {"name": "Sponsorship"},
+                },
+                "quantity": 2,
+            }
+        ],
         "success_url": SUCCESS,
         "cancel_url": CANCEL,
         "payment_intent_data": {"metadata": {"sponsor": "yes"}},
@@ -248,10 +278,16 @@ def test_payment_mode_donation_and_async_payment(client, stub, inbox):
     session = client.v1.checkout.sessions.create(params=params)
     stub.auto_deliver = True
     done = stub.complete_checkout(session.id, email="guest@example.org", name="Guest")
-    assert types(inbox) == ["payment_intent.succeeded", "charge.succeeded", "checkout.session.completed"]
+    assert types(inbox) == [
+        "payment_intent.succeeded",
+        "charge.succeeded",
+        "checkout.session.completed",
+    ]
     assert done["payment_status"] == "paid" and done["amount_total"] == 5000
     assert done["customer"] is None and done["customer_details"]["email"] == "guest@example.org"
-    intent = client.v1.payment_intents.retrieve(done["payment_intent"], params={"expand": ["latest_charge"]})
+    intent = client.v1.payment_intents.retrieve(
+        done["payment_intent"], params={"expand": ["latest_charge"]}
+    )
     assert intent.status == "succeeded" and intent.metadata["sponsor"] == "yes"
     assert intent.latest_charge.paid and intent.latest_charge.amount == 5000
 
@@ -285,14 +321,28 @@ def test_subscription_cancel_at_period_end_and_price_change(client, stub, plans)
     assert not resumed.cancel_at_period_end and resumed.cancel_at is None
 
     quiet = client.v1.subscriptions.update(
-        sub.id, params={"items": [{"id": item.id, "price": plans["big"].id}], "proration_behavior": "none"}
+        sub.id,
+        params={"items": [{"id": item.id, "price": plans["big"].id}], "proration_behavior": "none"},
     )
-    assert quiet["items"].data[0].price.id == plans["big"].id and quiet.latest_invoice == sub.latest_invoice
+    assert (
+        quiet["items"].data[0].price.id == plans["big"].id
+        and quiet.latest_invoice == sub.latest_invoice
+    )
     stub.outbox.clear()
     upgraded = client.v1.subscriptions.update(
         sub.id,
         params={
-            "items": [{"id": item.id, "price_data": {"currency": "eur", "product": plans["big"].product, "unit_amount": 5000, "recurring": {"interval": "month"}}}],
+            "items": [
+                {
+                    "id": item.id,
+                    "price_data": {
+                        "currency": "eur",
+                        "product": plans["big"].product,
+                        "unit_amount": 5000,
+                        "recurring": {"interval": "month"},
+                    },
+                }
+            ],
             "proration_behavior": "always_invoice",
             "expand": ["latest_invoice"],
         },
@@ -313,9 +363,20 @@ def test_subscription_list_filters_and_paginates(client, stub, plans):
     assert [s.id for s in client.v1.subscriptions.list().data] == [subs[2].id, subs[1].id]
     everything = client.v1.subscriptions.list(params={"status": "all", "limit": 2})
     assert everything.has_more and len(everything.data) == 2
-    rest = client.v1.subscriptions.list(params={"status": "all", "starting_after": everything.data[-1].id})
+    rest = client.v1.subscriptions.list(
+        params={"status": "all", "starting_after": everything.data[-1].id}
+    )
     assert [s.id for s in rest.data] == [subs[0].id] and not rest.has_more
-    assert len(list(client.v1.subscriptions.list(params={"status": "all", "limit": 1}).auto_paging_iter())) == 3
+    assert (
+        len(
+            list(
+                client.v1.subscriptions.list(
+                    params={"status": "all", "limit": 1}
+                ).auto_paging_iter()
+            )
+        )
+        == 3
+    )
     mine = client.v1.subscriptions.list(params={"customer": subs[1].customer, "status": "active"})
     assert [s.id for s in mine.data] == [subs[1].id]
 
@@ -344,7 +405,10 @@ def test_preview_proration_amounts(client, stub, plans):
     assert up.object == "invoice" and up.id.startswith("upcoming_")
     assert up.amount_due == 1000 and up.currency == "eur"
     assert sum(line.amount for line in up.lines.data) == 1000
-    assert [line.parent.subscription_item_details.proration for line in up.lines.data] == [True, True]
+    assert [line.parent.subscription_item_details.proration for line in up.lines.data] == [
+        True,
+        True,
+    ]
     down = preview(plans["price"](400), "always_invoice")
     assert down.amount_due == 0 and down.total == -300
     nxt = preview(plans["big"], "create_prorations")
@@ -352,10 +416,16 @@ def test_preview_proration_amounts(client, stub, plans):
     assert client.v1.subscriptions.retrieve(sub.id)["items"].data[0].price.id == plans["monthly"].id
     stub.clock = middle
     client.v1.subscriptions.update(
-        sub.id, params={"items": [{"id": item.id, "price": plans["big"].id}], "proration_behavior": "create_prorations"}
+        sub.id,
+        params={
+            "items": [{"id": item.id, "price": plans["big"].id}],
+            "proration_behavior": "create_prorations",
+        },
     )
     renewal = stub.pay_renewal(sub.id)
-    assert renewal["amount_paid"] == 3000 + 1000 and renewal["billing_reason"] == "subscription_cycle"
+    assert (
+        renewal["amount_paid"] == 3000 + 1000 and renewal["billing_reason"] == "subscription_cycle"
+    )
 
 
 def test_billing_portal_session(client, stub, plans):
@@ -366,7 +436,9 @@ def test_billing_portal_session(client, stub, plans):
     assert portal.url == f"{stub.base_url}/portal/{portal.id}" and portal.customer == sub.customer
     page = Client(stub).get(f"/portal/{portal.id}")
     assert "Test billing portal" in page.text and 'href="http://app.test/account"' in page.text
-    answer = Client(stub).post(f"/portal/{portal.id}", data={"subscription": sub.id, "action": "cancel"})
+    answer = Client(stub).post(
+        f"/portal/{portal.id}", data={"subscription": sub.id, "action": "cancel"}
+    )
     assert answer.status_code == 303
     assert client.v1.subscriptions.retrieve(sub.id).cancel_at_period_end
     with pytest.raises(stripe.InvalidRequestError):
@@ -399,7 +471,9 @@ def test_renewals_failures_and_endings(client, stub, plans):
         stub.cancel_at_period_end_reached(other.id)
     client.v1.subscriptions.update(other.id, params={"cancel_at_period_end": True})
     ended = stub.cancel_at_period_end_reached(other.id)
-    assert ended["status"] == "canceled" and stub.outbox[-1]["type"] == "customer.subscription.deleted"
+    assert (
+        ended["status"] == "canceled" and stub.outbox[-1]["type"] == "customer.subscription.deleted"
+    )
 
 
 # --- products, prices, events ----------------------------------------------------------------
@@ -421,7 +495,13 @@ def test_prices_lookup_keys_and_transfer(client, stub, plans):
     )
     assert client.v1.prices.retrieve(plans["monthly"].id).lookup_key is None
     plans["price"](12000, "year", key="supporter_yearly")
-    found = client.v1.prices.list(params={"lookup_keys": ["supporter_monthly", "supporter_yearly"], "active": True, "expand": ["data.product"]})
+    found = client.v1.prices.list(
+        params={
+            "lookup_keys": ["supporter_monthly", "supporter_yearly"],
+            "active": True,
+            "expand": ["data.product"],
+        }
+    )
     assert sorted(p.lookup_key for p in found.data) == ["supporter_monthly", "supporter_yearly"]
     assert found.data[0].product.name == "Supporter"
     assert [p.id for p in found.data if p.lookup_key == "supporter_monthly"] == [newer.id]
@@ -444,12 +524,17 @@ def test_events_list_filters(client, stub, plans):
     assert events.data[0].api_version and events.data[0].livemode is False
     created = client.v1.events.list(params={"type": "customer.subscription.created"})
     assert [e.data.object.id for e in created.data] == [second.id, first.id]
-    both = client.v1.events.list(params={"types": ["invoice.paid", "customer.subscription.created"]})
+    both = client.v1.events.list(
+        params={"types": ["invoice.paid", "customer.subscription.created"]}
+    )
     assert len(both.data) == 4
     recent = client.v1.events.list(params={"created": {"gte": 1_800_000_500}})
     assert len(recent.data) == 3
     page = client.v1.events.list(params={"limit": 4})
-    assert page.has_more and len(client.v1.events.list(params={"starting_after": page.data[-1].id}).data) == 2
+    assert (
+        page.has_more
+        and len(client.v1.events.list(params={"starting_after": page.data[-1].id}).data) == 2
+    )
     assert client.v1.events.retrieve(page.data[0].id).id == page.data[0].id
 
 
@@ -460,7 +545,16 @@ def paid_charge(client, stub, amount=4000):
     session = client.v1.checkout.sessions.create(
         params={
             "mode": "payment",
-            "line_items": [{"price_data": {"currency": "eur", "unit_amount": amount, "product_data": {"name": "Ad"}}, "quantity": 1}],
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": amount,
+                        "product_data": {"name": "Ad"},
+                    },
+                    "quantity": 1,
+                }
+            ],
             "success_url": SUCCESS,
         }
     )
@@ -502,7 +596,10 @@ def test_disputes(client, stub):
 def test_fail_next_exhausts_sdk_retries(client, stub):
     stub.fail_next(1)
     assert client.v1.customers.create(params={"email": "r@example.org"}).id  # retried, fine
-    assert len(stub.requests) == 2 and stub.requests[0]["idempotency_key"] == stub.requests[1]["idempotency_key"]
+    assert (
+        len(stub.requests) == 2
+        and stub.requests[0]["idempotency_key"] == stub.requests[1]["idempotency_key"]
+    )
     stub.fail_next(3)
     with pytest.raises(stripe.APIError) as failed:
         client.v1.customers.create(params={"email": "r@example.org"})
@@ -554,7 +651,11 @@ def test_webhook_url_over_http(client, stub, plans):
         stub.webhook_url = f"http://127.0.0.1:{server.server_port}/stripe/webhook"
         stub.auto_deliver = True
         subscribe(client, stub, plans["monthly"])
-        assert received == ["customer.subscription.created", "invoice.paid", "checkout.session.completed"]
+        assert received == [
+            "customer.subscription.created",
+            "invoice.paid",
+            "checkout.session.completed",
+        ]
         assert [d.status for d in stub.deliveries] == [200, 200, 400]
         assert stub.outbox == []
     finally:
@@ -571,7 +672,16 @@ def test_pay_page_guest_flow(client, stub, inbox):
         params={
             "mode": "payment",
             "submit_type": "donate",
-            "line_items": [{"price_data": {"currency": "eur", "unit_amount": 1500, "product_data": {"name": "Gift"}}, "quantity": 1}],
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 1500,
+                        "product_data": {"name": "Gift"},
+                    },
+                    "quantity": 1,
+                }
+            ],
             "success_url": SUCCESS,
             "cancel_url": CANCEL,
         }
@@ -580,7 +690,9 @@ def test_pay_page_guest_flow(client, stub, inbox):
     page = browser.get(f"/pay/{session.id}")
     assert page.status_code == 200 and "Test checkout" in page.text
     assert "15.00 EUR" in page.text and ">Pay</button>" in page.text and 'name="email"' in page.text
-    assert browser.post(f"/pay/{session.id}", data={"action": "pay", "email": ""}).status_code == 400
+    assert (
+        browser.post(f"/pay/{session.id}", data={"action": "pay", "email": ""}).status_code == 400
+    )
     cancel = browser.post(f"/pay/{session.id}", data={"action": "cancel"})
     assert cancel.status_code == 303 and cancel.headers["Location"] == CANCEL
     stub.auto_deliver = True
@@ -594,7 +706,12 @@ def test_pay_page_guest_flow(client, stub, inbox):
 
 def test_pay_page_over_real_http(client, stub, plans):
     session = client.v1.checkout.sessions.create(
-        params={"mode": "subscription", "line_items": [{"price": plans["monthly"].id, "quantity": 1}], "success_url": SUCCESS, "customer": client.v1.customers.create(params={"email": "c@example.org"}).id}
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": plans["monthly"].id, "quantity": 1}],
+            "success_url": SUCCESS,
+            "customer": client.v1.customers.create(params={"email": "c@example.org"}).id,
+        }
     )
     with urllib.request.urlopen(session.url, timeout=5) as page:  # noqa: S310
         text = page.read().decode()

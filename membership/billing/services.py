@@ -46,12 +46,15 @@ def active_tiers() -> list[Tier]:
     )
 
 
-def ensure_customer(user: User) -> str:
-    """The reader's Stripe Customer, created once (our idempotency key makes retries safe)."""
-    if not user.stripe_customer_id:
-        user.stripe_customer_id = gateway.create_customer(user.email, user.display_name, user.id)
-        db.session.flush()
-    return user.stripe_customer_id
+def customer_id_for(user: User) -> str:
+    """The reader's Stripe Customer id, created in Stripe once (our idempotency key).
+
+    Nothing is written here: callers store the id after their other Stripe calls, so no database
+    write lock is held while Stripe is being asked (its webhooks may be arriving meanwhile).
+    """
+    return user.stripe_customer_id or gateway.create_customer(
+        user.email, user.display_name, user.id
+    )
 
 
 def _require_billable(user: User) -> None:
@@ -75,7 +78,7 @@ def start_checkout(user: User, tier_slug: str, interval: str) -> str:
         raise BillingRefused(
             "You already have a membership. Change your plan from your account page.", 409
         )
-    customer_id = ensure_customer(user)
+    customer_id = customer_id_for(user)
     window = int(time.time() // CHECKOUT_KEY_WINDOW)
     metadata = {"kind": "membership", "user_id": str(user.id), "tier": tier.slug}
     session = gateway.create_checkout_session(
@@ -91,6 +94,7 @@ def start_checkout(user: User, tier_slug: str, interval: str) -> str:
         },
         idempotency_key=f"checkout-{user.id}-{price_id}-{window}",
     )
+    user.stripe_customer_id = customer_id
     log.info("checkout %s started for account #%s (%s)", session["id"], user.id, tier.slug)
     return session["url"]
 

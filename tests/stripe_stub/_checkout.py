@@ -31,6 +31,7 @@ SESSION_PARAMS = {
     "success_url", "tax_id_collection", "ui_mode", "wallet_options",
 }  # fmt: skip
 MODES = ("payment", "subscription", "setup")
+SUBMIT_TYPES = ("auto", "book", "donate", "pay", "subscribe")
 _NO_INVOICE = {
     "enabled": False,
     "invoice_data": {
@@ -81,16 +82,18 @@ class CheckoutMixin:
             raise StripeError(
                 "`submit_type` can only be used in `payment` mode.", param="submit_type"
             )
-        if params.get("submit_type") not in (
-            None,
-            "",
-            "auto",
-            "book",
-            "donate",
-            "pay",
-            "subscribe",
-        ):
-            raise StripeError("Invalid submit_type.", param="submit_type")
+        if params.get("submit_type") not in (None, "", *SUBMIT_TYPES):
+            raise StripeError(
+                f"Invalid submit_type: must be one of {', '.join(SUBMIT_TYPES)}",
+                param="submit_type",
+            )
+        if params.get("customer_creation") and (mode != "payment" or params.get("customer")):
+            raise StripeError(
+                "`customer_creation` can only be used in `payment` mode without `customer`.",
+                param="customer_creation",
+            )
+        if params.get("customer_creation") not in (None, "", "always", "if_required"):
+            raise StripeError("Invalid customer_creation.", param="customer_creation")
         customer = None
         if params.get("customer"):
             customer = self._live_customer(params["customer"], "customer")

@@ -134,6 +134,7 @@ class DriversMixin:
             if total < low or (high is not None and total > high):
                 raise ValueError(f"amount {total} is outside [{low}, {high}]")
             session.update(amount_subtotal=total, amount_total=total)
+            extra["line_items"][0]["amount"] = total
         if customer is None and session["customer_creation"] == "always":
             customer = self._new_customer(email=email, name=name)
         data = extra["payment_intent_data"]

@@ -79,10 +79,9 @@ class ResourcesMixin:
         for sub in self._all("subscription"):
             if sub["customer"] == id and sub["status"] not in ("canceled", "incomplete_expired"):
                 self._end_subscription(sub, reason="cancellation_requested")
-        customer["deleted"] = True
-        deleted = {"id": id, "object": "customer", "deleted": True}
         self._emit("customer.deleted", customer)
-        return deleted
+        customer["deleted"] = True
+        return {"id": id, "object": "customer", "deleted": True}
 
     def api_customers_list(self, params: dict[str, Any]) -> dict[str, Any]:
         items = [

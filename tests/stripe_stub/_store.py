@@ -119,7 +119,7 @@ class StoreMixin:
         for item in items:
             price = copy.deepcopy(self._db[item["price"]])
             product = self._db.get(price["product"], {})
-            amount = item["amount"] * item["quantity"]
+            amount = (item["amount"] or 0) * item["quantity"]
             line = fixture("item")
             line.update(
                 id=item["id"],

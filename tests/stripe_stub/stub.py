@@ -143,7 +143,10 @@ class StripeStub(
         return self
 
     def stop(self) -> None:
-        self._wake.set()
+        with self._lock:
+            self._generation += 1
+            self._wake.set()
+            self._wake = threading.Event()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -199,7 +202,7 @@ class StripeStub(
             headers["Idempotency-Key"] = idem
         if fault and fault[0] == "timeout":
             wake.wait(fault[1])
-            if generation != self._generation or self._server is None:
+            if generation != self._generation:
                 return _json(500, _error_body(StripeError("Stub reset.", type="api_error")), {})
         elif fault:
             return _json(int(fault[1]), _fault_body(int(fault[1])), headers)
