@@ -5,14 +5,12 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import select
 
-from membership.billing import services
+from membership.billing import events, services
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
 from membership.models import StripeEvent, Subscription
 
-EVENT_TYPES = sorted(
-    services.SUBSCRIPTION_EVENTS | services.CHECKOUT_EVENTS | services.INVOICE_EVENTS
-)
+EVENT_TYPES = sorted(events.SUBSCRIPTION_EVENTS | events.CHECKOUT_EVENTS | events.INVOICE_EVENTS)
 
 
 def _state(record: Subscription | None) -> tuple | None:
@@ -43,7 +41,7 @@ def reconcile(
     for event in gateway.iter_events(EVENT_TYPES, since):
         if db.session.get(StripeEvent, event["id"]) is not None:
             continue
-        if services.record_event(event):
+        if events.record_event(event):
             for handler in handlers:
                 handler(event)
             changes.append(f"event {event['id']} ({event.get('type')}) applied")

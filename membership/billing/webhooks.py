@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint, request
 
-from membership.billing import services
+from membership.billing import events
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import csrf, db
 
@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("stripe", __name__)
 
 # Other features (sponsorships) register their handlers here: event dict -> None.
-EVENT_HANDLERS = [services.handle_membership_event]
+EVENT_HANDLERS = [events.handle_membership_event]
 
 
 @bp.route("/stripe/webhook", methods=["POST"])
@@ -25,7 +25,7 @@ def webhook():
     except gateway.InvalidWebhook as error:
         log.warning("rejected webhook: %s", error)
         return {"error": "invalid signature or payload"}, 400
-    if not services.record_event(event):
+    if not events.record_event(event):
         db.session.rollback()
         return {"status": "duplicate"}, 200
     try:

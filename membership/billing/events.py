@@ -1,0 +1,58 @@
+"""Stripe events about memberships: recorded once, applied by re-fetching the object."""
+
+from sqlalchemy.exc import IntegrityError
+
+from membership.billing import stripe_gateway as gateway
+from membership.billing.services import (
+    fulfil_checkout_session,
+    notify_payment_failed,
+    sync_subscription,
+)
+from membership.extensions import db
+from membership.models import StripeEvent
+
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+}
+CHECKOUT_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+INVOICE_EVENTS = {"invoice.paid", "invoice.payment_failed", "invoice.payment_succeeded"}
+
+
+def _invoice_subscription_id(invoice: dict) -> str | None:
+    """Current API: parent.subscription_details.subscription; older API: invoice.subscription."""
+    details = ((invoice.get("parent") or {}).get("subscription_details")) or {}
+    subscription = details.get("subscription") or invoice.get("subscription")
+    if isinstance(subscription, dict):
+        return subscription.get("id")
+    return subscription
+
+
+def record_event(event: dict) -> bool:
+    """Store the event id; False when it was already handled (the caller then does nothing)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(StripeEvent(id=event["id"], type=str(event.get("type", ""))[:100]))
+    except IntegrityError:
+        return False
+    return True
+
+
+def handle_membership_event(event: dict) -> None:
+    """Apply one verified event, re-fetching the object it is about."""
+    kind = event.get("type", "")
+    obj = (event.get("data") or {}).get("object") or {}
+    if kind in CHECKOUT_EVENTS:
+        if (obj.get("metadata") or {}).get("kind", "membership") == "membership":
+            fulfil_checkout_session(gateway.retrieve_checkout_session(obj["id"]))
+    elif kind in SUBSCRIPTION_EVENTS:
+        sync_subscription(gateway.retrieve_subscription(obj["id"]))
+    elif kind in INVOICE_EVENTS:
+        subscription_id = _invoice_subscription_id(obj)
+        if subscription_id:
+            record = sync_subscription(gateway.retrieve_subscription(subscription_id))
+            if record is not None and kind == "invoice.payment_failed":
+                notify_payment_failed(record)
