@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from membership.billing.views import bp as billing_bp
     from membership.billing.webhooks import bp as stripe_bp
     from membership.comments.views import bp as comments_bp
+    from membership.sponsors.views import bp as sponsors_bp
 
     app.register_blueprint(articles_bp)
     app.register_blueprint(auth_bp)
@@ -125,6 +126,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(stripe_bp)
+    app.register_blueprint(sponsors_bp)
+    if app.config.get("BENCHMARK_HELLO"):
+        from membership.hello import bp as hello_bp
+
+        app.register_blueprint(hello_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -7,7 +7,7 @@ from flask import g, has_request_context
 from sqlalchemy import and_, exists, or_, select
 
 from membership.extensions import db
-from membership.models import AccessLevel, Article, Subscription, Tier, User
+from membership.models import AccessLevel, Article, Sponsorship, Subscription, Tier, User
 from membership.models.types import utcnow
 
 # Statuses in which Stripe still expects to be paid; access then depends on subscription_access.
@@ -139,11 +139,27 @@ def paying_condition(now: datetime):
     return or_(complimentary, subscribed)
 
 
+def sponsor_condition(now: datetime):
+    """SQL: the user row has a sponsorship that allows a badge: a live monthly gift, or a gift
+    within the last year."""
+    return exists().where(
+        Sponsorship.user_id == User.id,
+        Sponsorship.show_badge.is_(True),
+        or_(
+            Sponsorship.status == "active",
+            and_(Sponsorship.status == "paid", Sponsorship.created_at > now - timedelta(days=365)),
+        ),
+    )
+
+
 def supporter_badges(user_ids: set[int]) -> dict[int, str]:
-    """Badge label per author among `user_ids`, in one query (members now; sponsors later)."""
+    """Badge label per author among `user_ids`, in one query: "Member" before "Sponsor"."""
     if not user_ids:
         return {}
+    now = utcnow()
     rows = db.session.execute(
-        select(User.id).where(User.id.in_(user_ids), paying_condition(utcnow()))
+        select(User.id, paying_condition(now), sponsor_condition(now)).where(
+            User.id.in_(user_ids), or_(paying_condition(now), sponsor_condition(now))
+        )
     )
-    return {user_id: "Member" for (user_id,) in rows}
+    return {user_id: "Member" if paying else "Sponsor" for user_id, paying, _sponsor in rows}

@@ -101,6 +101,7 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "LOGIN_LIMIT_PER_IP": "30/minute;300/hour",
         "EMAIL_LIMIT_PER_IP": "10/minute;60/hour",
         "COMMENT_LIMIT_PER_USER": "30/hour;200/day",
+        "SPONSOR_CHECKOUT_LIMIT": "20/minute",
         # Number of trusted proxies in front of the app; 0 means X-Forwarded-For is ignored.
         "PROXY_FIX_X_FOR": _env_int("PROXY_FIX_X_FOR", 0),
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -21,6 +21,15 @@ DEFAULTS: dict[str, object] = {
     "report_threshold": 3,
     # ISO currency of tiers and sponsorships (lower-case, as Stripe writes it).
     "currency": "usd",
+    # Sponsorships, in major units of the currency.
+    "sponsor_presets": [5, 10, 25, 50, 100],
+    "sponsor_min": 1,
+    "sponsor_max": 10000,
+    # Wall levels: [name, lowest amount]; a gift lands in the highest level it reaches.
+    "sponsor_levels": [["Friends", 0], ["Patrons", 25], ["Champions", 100]],
+    # Monthly funding goal (0: none) and what it pays for.
+    "sponsor_goal_amount": 2000,
+    "sponsor_goal_text": "$2,000 a month funds an investigative reporter.",
 }
 
 

@@ -20,6 +20,7 @@ from membership.extensions import db
 from membership.mail import external_url, queue_email
 from membership.models import Comment, User, UserSession
 from membership.models.types import utcnow
+from membership.sponsors.services import link_guest_gifts
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def confirm_email_change(token: str) -> TokenOutcome:
     if outcome == TokenOutcome.OK:
         user.email = new_email
         user.email_confirmed_at = utcnow()
+        link_guest_gifts(user)
         log.info("account #%s changed its email", user.id)
     return outcome
 

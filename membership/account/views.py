@@ -24,6 +24,8 @@ from membership.auth.sessions import (
 )
 from membership.billing.stripe_gateway import PaymentProviderError
 from membership.extensions import db
+from membership.sponsors.forms import MonthlyAmountForm, RecognitionForm
+from membership.sponsors.queries import sponsors_of
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -39,6 +41,9 @@ def _render(status: int = 200, **forms):
         "sessions_form": SignOutOthersForm(formdata=None),
         "notifications_form": NotificationsForm(obj=user, formdata=None),
         "sessions": active_sessions(user),
+        "sponsorships": sponsors_of(user),
+        "recognition_form": RecognitionForm,
+        "amount_form": MonthlyAmountForm(formdata=None),
         "this_session": current_session(),
     }
     context.update(forms)

@@ -14,6 +14,7 @@ from membership.extensions import db
 from membership.mail import external_url, queue_email
 from membership.models import AccountStatus, Role, User
 from membership.models.types import utcnow
+from membership.sponsors.services import link_guest_gifts
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,7 @@ def confirm_email(token: str) -> tuple[TokenOutcome, User | None]:
     outcome, user = check_confirmation(token)
     if outcome == TokenOutcome.OK:
         user.email_confirmed_at = utcnow()
+        link_guest_gifts(user)
         log.info("account #%s confirmed its email", user.id)
     return outcome, user
 

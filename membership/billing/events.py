@@ -51,6 +51,9 @@ def handle_membership_event(event: dict) -> None:
     elif kind in SUBSCRIPTION_EVENTS:
         sync_subscription(gateway.retrieve_subscription(obj["id"]))
     elif kind in INVOICE_EVENTS:
+        details = (obj.get("parent") or {}).get("subscription_details") or {}
+        if (details.get("metadata") or {}).get("kind") not in (None, "membership"):
+            return
         subscription_id = _invoice_subscription_id(obj)
         if subscription_id:
             record = sync_subscription(gateway.retrieve_subscription(subscription_id))

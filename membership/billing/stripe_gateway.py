@@ -255,6 +255,21 @@ def retrieve_charge(charge_id: str) -> dict[str, Any]:
     return _call("charge lookup", _client().v1.charges.retrieve, charge_id).to_dict()
 
 
+def retrieve_invoice(invoice_id: str) -> dict[str, Any]:
+    """An invoice with its payments (current API: invoice.payments, not invoice.charge)."""
+    invoice = _call(
+        "invoice lookup",
+        _client().v1.invoices.retrieve,
+        invoice_id,
+        params={"expand": ["payments"]},
+    )
+    return invoice.to_dict()
+
+
+def retrieve_dispute(dispute_id: str) -> dict[str, Any]:
+    return _call("dispute lookup", _client().v1.disputes.retrieve, dispute_id).to_dict()
+
+
 # --- webhooks -------------------------------------------------------------------------------
 
 

@@ -7,12 +7,13 @@ from flask import Blueprint, request
 from membership.billing import events
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import csrf, db
+from membership.sponsors.events import handle_sponsorship_event
 
 log = logging.getLogger(__name__)
 bp = Blueprint("stripe", __name__)
 
-# Other features (sponsorships) register their handlers here: event dict -> None.
-EVENT_HANDLERS = [events.handle_membership_event]
+# Every feature's handler sees every verified event: event dict -> None.
+EVENT_HANDLERS = [events.handle_membership_event, handle_sponsorship_event]
 
 
 @bp.route("/stripe/webhook", methods=["POST"])

@@ -13,6 +13,13 @@ from membership.models.comment import (
 )
 from membership.models.outbox import OutboxEmail
 from membership.models.setting import SiteSetting
+from membership.models.sponsorship import (
+    Frequency,
+    Recognition,
+    Sponsorship,
+    SponsorshipPayment,
+    SponsorshipStatus,
+)
 from membership.models.user import AccountStatus, Role, User, UserSession
 
 __all__ = [
@@ -25,13 +32,18 @@ __all__ = [
     "CommentLike",
     "CommentReport",
     "CommentStatus",
+    "Frequency",
     "Interval",
     "OutboxEmail",
+    "Recognition",
     "ReportReason",
     "ReportStatus",
     "Role",
     "Section",
     "SiteSetting",
+    "Sponsorship",
+    "SponsorshipPayment",
+    "SponsorshipStatus",
     "StripeEvent",
     "Subscription",
     "Tag",

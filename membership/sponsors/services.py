@@ -1,0 +1,402 @@
+"""Sponsorship rules: checkout, fulfilment from verified Stripe events, refunds, disputes.
+
+Nothing is stored before Stripe says money arrived: the gift's details travel in the Checkout
+Session's metadata, and one idempotent function turns a paid session (or a paid invoice of a
+monthly gift) into rows. So an abandoned or failed checkout leaves nothing behind.
+"""
+
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from membership.billing import stripe_gateway as gateway
+from membership.billing.services import customer_id_for
+from membership.extensions import db
+from membership.mail import external_url, queue_email
+from membership.models import (
+    Article,
+    ArticleStatus,
+    Frequency,
+    Recognition,
+    Sponsorship,
+    SponsorshipPayment,
+    SponsorshipStatus,
+    User,
+)
+from membership.models.types import utcnow
+from membership.settings import get_setting
+
+log = logging.getLogger(__name__)
+KIND = "sponsorship"
+
+
+class SponsorshipRefused(Exception):
+    """A sponsorship action the rules do not allow; `status` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 403):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def bounds() -> tuple[int, int]:
+    return int(get_setting("sponsor_min")), int(get_setting("sponsor_max"))
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal(1)))
+
+
+def start_checkout(
+    user: User | None,
+    *,
+    amount: Decimal,
+    frequency: str,
+    recognition: str,
+    message: str,
+    article_slug: str | None,
+    requester_key: str,
+    public_name: str = "",
+) -> str:
+    """Validate on the server again and create the Checkout Session; returns its URL."""
+    low, high = bounds()
+    if not isinstance(amount, Decimal) or not low <= amount <= high or amount != round(amount, 2):
+        raise SponsorshipRefused(f"Choose an amount between {low:,} and {high:,}.", 422)
+    if frequency not in (Frequency.ONCE, Frequency.MONTHLY):
+        raise SponsorshipRefused("Choose once or monthly.", 422)
+    if recognition not in set(Recognition):
+        raise SponsorshipRefused("Choose how you want to appear on the wall.", 422)
+    if len(message) > 500:
+        raise SponsorshipRefused("Messages are at most 500 characters.", 422)
+    public_name = " ".join(public_name.split())[:80]
+    signed_in = user is not None and user.is_authenticated
+    if signed_in and (user.is_suspended or user.is_banned):
+        raise SponsorshipRefused("Your account is suspended: payments are not possible now.")
+    if frequency == Frequency.MONTHLY and not (signed_in and user.is_confirmed):
+        raise SponsorshipRefused(
+            "Monthly sponsorships need a confirmed account, so that you can change or stop them.",
+            403,
+        )
+    article = None
+    if article_slug:
+        article = db.session.scalar(
+            select(Article).where(
+                Article.slug == article_slug, Article.status == ArticleStatus.PUBLISHED
+            )
+        )
+    currency = str(get_setting("currency"))
+    minor = to_minor(amount)
+    metadata = {
+        "kind": KIND,
+        "frequency": frequency,
+        "recognition": recognition,
+        "message": message,
+        "article": str(article.id) if article else "",
+        "user_id": str(user.id) if signed_in else "",
+        "name": public_name or (user.display_name if signed_in else ""),
+    }
+    name = "Monthly sponsorship" if frequency == Frequency.MONTHLY else "Sponsorship"
+    price_data = {
+        "currency": currency,
+        "unit_amount": minor,
+        "product_data": {"name": f"{name} of the newsroom"},
+    }
+    params: dict = {
+        "client_reference_id": str(user.id) if signed_in else None,
+        "metadata": metadata,
+        "success_url": external_url("sponsors.thanks") + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": external_url("sponsors.sponsor"),
+    }
+    if frequency == Frequency.MONTHLY:
+        price_data["recurring"] = {"interval": "month"}
+        params.update(mode="subscription", subscription_data={"metadata": metadata})
+    else:
+        params.update(
+            mode="payment", submit_type="donate", payment_intent_data={"metadata": metadata}
+        )
+    params["line_items"] = [{"price_data": price_data, "quantity": 1}]
+    customer_id = customer_id_for(user) if signed_in else None
+    if customer_id:
+        params["customer"] = customer_id
+    params = {key: value for key, value in params.items() if value is not None}
+    fingerprint = hashlib.sha256(
+        "|".join([requester_key, str(minor), *(str(v) for v in metadata.values())]).encode()
+    ).hexdigest()[:32]
+    session = gateway.create_checkout_session(
+        params, idempotency_key=f"sponsor-{fingerprint}-{int(time.time() // 600)}"
+    )
+    if signed_in:
+        user.stripe_customer_id = customer_id
+    return session["url"]
+
+
+# --- fulfilment -------------------------------------------------------------------------------
+
+
+def _metadata(obj: dict) -> dict:
+    return obj.get("metadata") or {}
+
+
+def is_sponsorship(obj: dict) -> bool:
+    return _metadata(obj).get("kind") == KIND
+
+
+def _user_from(metadata: dict, email: str | None) -> User | None:
+    if str(metadata.get("user_id", "")).isdigit():
+        user = db.session.get(User, int(metadata["user_id"]))
+        if user is not None:
+            return user
+    if email:
+        # A guest whose email already belongs to a confirmed account: link at once.
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is not None and user.is_confirmed:
+            return user
+    return None
+
+
+def _upsert(key_column, key_value: str, values: dict) -> tuple[Sponsorship, bool]:
+    sponsorship = db.session.scalar(select(Sponsorship).where(key_column == key_value))
+    if sponsorship is not None:
+        return sponsorship, False
+    sponsorship = Sponsorship(**values)
+    try:
+        with db.session.begin_nested():
+            db.session.add(sponsorship)
+    except IntegrityError:
+        return db.session.scalar(select(Sponsorship).where(key_column == key_value)), False
+    return sponsorship, True
+
+
+def _new_sponsorship_values(metadata: dict, *, email, name, amount, currency, customer) -> dict:
+    user = _user_from(metadata, email)
+    recognition = metadata.get("recognition")
+    if recognition not in set(Recognition):
+        recognition = Recognition.ANONYMOUS
+    article_id = metadata.get("article")
+    return {
+        "user_id": user.id if user else None,
+        "email": (email or (user.email if user else None) or None),
+        "display_name": (metadata.get("name") or name or (user.display_name if user else "") or "")[
+            :80
+        ],
+        "frequency": metadata.get("frequency") or Frequency.ONCE,
+        "amount": amount,
+        "currency": currency,
+        "message": (metadata.get("message") or "")[:500],
+        "recognition": recognition,
+        "show_badge": recognition != Recognition.ANONYMOUS,
+        "article_id": int(article_id) if str(article_id or "").isdigit() else None,
+        "stripe_customer_id": customer,
+    }
+
+
+def fulfil_session(session: dict) -> Sponsorship | None:
+    """Turn a completed sponsorship checkout into a gift (idempotent; any number of calls)."""
+    if not is_sponsorship(session):
+        return None
+    metadata = _metadata(session)
+    details = session.get("customer_details") or {}
+    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    values = _new_sponsorship_values(
+        metadata,
+        email=details.get("email") or session.get("customer_email"),
+        name=details.get("name"),
+        amount=int(session.get("amount_total") or 0),
+        currency=session.get("currency") or str(get_setting("currency")),
+        customer=stripe_id(session.get("customer")),
+    )
+    if session.get("mode") == "subscription":
+        subscription_id = stripe_id(session.get("subscription"))
+        if not subscription_id:
+            return None
+        values.update(stripe_subscription_id=subscription_id, status=SponsorshipStatus.ACTIVE)
+        sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription_id, values)
+    else:
+        intent_id = stripe_id(session.get("payment_intent"))
+        if not intent_id:
+            return None
+        values.update(
+            stripe_payment_intent_id=intent_id,
+            status=SponsorshipStatus.PAID if paid else SponsorshipStatus.PENDING,
+        )
+        sponsorship, _created = _upsert(Sponsorship.stripe_payment_intent_id, intent_id, values)
+        if paid:
+            _record_one_time_payment(sponsorship, intent_id)
+    sponsorship.stripe_checkout_session_id = session["id"]
+    if paid and sponsorship.status == SponsorshipStatus.PENDING:
+        sponsorship.status = SponsorshipStatus.PAID
+    db.session.flush()
+    if paid:
+        _thank(sponsorship)
+    return sponsorship
+
+
+def fail_session(session: dict) -> None:
+    """An asynchronous payment (bank debit) that did not go through."""
+    intent_id = stripe_id(session.get("payment_intent"))
+    if intent_id:
+        db.session.execute(
+            update(Sponsorship)
+            .where(Sponsorship.stripe_payment_intent_id == intent_id)
+            .values(status=SponsorshipStatus.FAILED)
+        )
+
+
+def stripe_id(value) -> str | None:
+    if isinstance(value, dict):
+        return value.get("id")
+    return value or None
+
+
+def _add_payment(sponsorship: Sponsorship, reference: str, charge: dict | None, amount: int):
+    exists = db.session.scalar(
+        select(SponsorshipPayment.id).where(SponsorshipPayment.stripe_reference == reference)
+    )
+    if exists is not None:
+        return
+    payment = SponsorshipPayment(
+        sponsorship_id=sponsorship.id,
+        stripe_reference=reference,
+        stripe_charge_id=(charge or {}).get("id"),
+        amount=amount,
+        amount_refunded=int((charge or {}).get("amount_refunded") or 0),
+        disputed=bool((charge or {}).get("disputed")),
+        receipt_url=(charge or {}).get("receipt_url"),
+        paid_at=datetime.fromtimestamp((charge or {}).get("created") or time.time(), UTC),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(payment)
+    except IntegrityError:
+        pass  # a concurrent delivery recorded it
+
+
+def _record_one_time_payment(sponsorship: Sponsorship, intent_id: str) -> None:
+    intent = gateway.retrieve_payment_intent(intent_id)
+    charge = intent.get("latest_charge")
+    if isinstance(charge, str):
+        charge = gateway.retrieve_charge(charge)
+    amount = int(intent.get("amount_received") or intent.get("amount") or 0)
+    _add_payment(sponsorship, intent_id, charge, amount)
+
+
+def record_invoice(invoice: dict) -> None:
+    """A monthly gift's invoice was paid (the first one or a renewal): count it once."""
+    invoice = gateway.retrieve_invoice(invoice["id"])
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    subscription_id = stripe_id(details.get("subscription") or invoice.get("subscription"))
+    if not subscription_id or invoice.get("status") != "paid":
+        return
+    subscription = gateway.retrieve_subscription(subscription_id)
+    if not is_sponsorship(subscription):
+        return
+    sponsorship = sync_subscription(subscription)
+    charge = None
+    for payment in ((invoice.get("payments") or {}).get("data")) or []:
+        intent_id = stripe_id((payment.get("payment") or {}).get("payment_intent"))
+        if intent_id:
+            intent = gateway.retrieve_payment_intent(intent_id)
+            charge = intent.get("latest_charge")
+            if isinstance(charge, str):
+                charge = gateway.retrieve_charge(charge)
+    _add_payment(sponsorship, invoice["id"], charge, int(invoice.get("amount_paid") or 0))
+    db.session.flush()
+    _thank(sponsorship)
+
+
+def sync_subscription(subscription: dict) -> Sponsorship:
+    """A monthly gift's current state from Stripe's subscription (created if still missing)."""
+    items = ((subscription.get("items") or {}).get("data")) or [{}]
+    price = items[0].get("price") or {}
+    metadata = _metadata(subscription)
+    customer = (
+        db.session.get(User, int(metadata["user_id"]))
+        if str(metadata.get("user_id", "")).isdigit()
+        else None
+    )
+    values = _new_sponsorship_values(
+        metadata,
+        email=customer.email if customer else None,
+        name=customer.display_name if customer else None,
+        amount=int(price.get("unit_amount") or 0),
+        currency=price.get("currency") or str(get_setting("currency")),
+        customer=stripe_id(subscription.get("customer")),
+    )
+    values.update(stripe_subscription_id=subscription["id"], status=SponsorshipStatus.ACTIVE)
+    sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription["id"], values)
+    if price.get("unit_amount"):
+        sponsorship.amount = int(price["unit_amount"])
+    if subscription.get("status") in ("canceled", "incomplete_expired", "unpaid"):
+        sponsorship.status = SponsorshipStatus.CANCELED
+        sponsorship.canceled_at = sponsorship.canceled_at or utcnow()
+    elif subscription.get("status") in ("active", "trialing", "past_due"):
+        sponsorship.status = SponsorshipStatus.ACTIVE
+    db.session.flush()
+    return sponsorship
+
+
+def _thank(sponsorship: Sponsorship) -> None:
+    """One thank-you per gift (the first payment), with the receipt details."""
+    if sponsorship.thanked_at is not None or not sponsorship.email:
+        return
+    sponsorship.thanked_at = utcnow()
+    payment = db.session.scalar(
+        select(SponsorshipPayment)
+        .where(SponsorshipPayment.sponsorship_id == sponsorship.id)
+        .order_by(SponsorshipPayment.paid_at)
+    )
+    queue_email(
+        sponsorship.email,
+        "Thank you for sponsoring our journalism",
+        "sponsor_thanks",
+        sponsorship=sponsorship,
+        payment=payment,
+        wall_url=external_url("sponsors.wall"),
+        account_url=external_url("account.index"),
+    )
+
+
+def apply_charge(charge_id: str) -> None:
+    """A refund (full or partial): the payment's refunded amount follows Stripe's charge."""
+    charge = gateway.retrieve_charge(charge_id)
+    payment = db.session.scalar(
+        select(SponsorshipPayment).where(SponsorshipPayment.stripe_charge_id == charge["id"])
+    )
+    if payment is None and charge.get("payment_intent"):
+        payment = db.session.scalar(
+            select(SponsorshipPayment).where(
+                SponsorshipPayment.stripe_reference == stripe_id(charge["payment_intent"])
+            )
+        )
+    if payment is None:
+        return
+    payment.amount_refunded = int(charge.get("amount_refunded") or 0)
+    payment.stripe_charge_id = charge["id"]
+    log.info("sponsorship payment #%s refunded %s", payment.id, payment.amount_refunded)
+
+
+def apply_dispute(dispute_id: str) -> None:
+    """Open or lost disputes take the payment out of totals; a won dispute puts it back."""
+    dispute = gateway.retrieve_dispute(dispute_id)
+    payment = db.session.scalar(
+        select(SponsorshipPayment).where(
+            SponsorshipPayment.stripe_charge_id == stripe_id(dispute.get("charge"))
+        )
+    )
+    if payment is not None:
+        payment.disputed = dispute.get("status") != "won"
+
+
+def link_guest_gifts(user: User) -> int:
+    """When an email is confirmed, gifts made as a guest with it join the account."""
+    result = db.session.execute(
+        update(Sponsorship)
+        .where(Sponsorship.user_id.is_(None), Sponsorship.email == user.email)
+        .values(user_id=user.id)
+    )
+    return result.rowcount or 0
