@@ -6,6 +6,7 @@ The suite runs on SQLite by default and on PostgreSQL with `TEST_DATABASE=postgr
 
 import os
 import re
+import shutil
 import socket
 import uuid
 from email import message_from_bytes, policy
@@ -17,6 +18,7 @@ from aiosmtpd.controller import Controller
 from flask import has_app_context
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -32,6 +34,23 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 USING_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgresql"
+
+
+class SharedBytecodeCache(BytecodeCache):
+    """Compiled templates kept in memory for the session (keys include the source checksum)."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_BYTECODE = SharedBytecodeCache()
 PASSWORD = "correct horse battery staple"
 CSRF_PATTERN = re.compile(
     r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"'
@@ -73,11 +92,25 @@ def postgres_url():
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """An empty SQLite database with every table, copied for each test (faster than DDL)."""
+    import membership.models  # noqa: F401  (registers every table on the metadata)
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    db.metadata.create_all(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def database_url(postgres_url, tmp_path):
-    """The database for one test: a new SQLite file, or the emptied PostgreSQL database."""
+def database_url(postgres_url, tmp_path, request):
+    """The database for one test: a fresh SQLite file, or the emptied PostgreSQL database."""
     if postgres_url is None:
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     engine = create_engine(postgres_url)
     tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
     with engine.begin() as connection:
@@ -207,8 +240,12 @@ def make_app(database_url, smtp_server, tmp_path, monkeypatch):
         config.update(overrides)
         application = create_app(config)
         application.test_client_class = FormClient
-        with application.app_context():
-            if database_url.startswith("sqlite"):
+        # Templates compile once per session, not once per app.
+        application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
+        if config["SQLALCHEMY_DATABASE_URI"] != database_url and config[
+            "SQLALCHEMY_DATABASE_URI"
+        ].startswith("sqlite"):
+            with application.app_context():
                 db.create_all()
         created.append(application)
         return application
