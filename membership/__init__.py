@@ -111,7 +111,7 @@ def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
     from membership.account.views import bp as account_bp
-    from membership.admin.views import bp as admin_bp
+    from membership.admin import bp as admin_bp
     from membership.articles.views import bp as articles_bp
     from membership.auth.views import bp as auth_bp
     from membership.billing.views import bp as billing_bp

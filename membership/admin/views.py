@@ -2,14 +2,14 @@
 
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from membership.admin import articles as editorial
 from membership.admin import tiers as tier_rules
+from membership.admin.blueprint import bp
 from membership.admin.forms import ArticleForm, ButtonForm, CommentSettingsForm, TierForm
-from membership.admin.guard import require_staff
 from membership.articles.services import sections
 from membership.articles.views import render_article
 from membership.audit import record
@@ -18,9 +18,6 @@ from membership.extensions import db
 from membership.models import Article, Tier
 from membership.settings import all_settings, set_setting
 from membership.urls import page_number
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(require_staff)
 
 
 @bp.route("")

@@ -20,7 +20,15 @@ from membership.models.sponsorship import (
     SponsorshipPayment,
     SponsorshipStatus,
 )
-from membership.models.user import AccountStatus, Role, User, UserSession
+from membership.models.user import (
+    AccountStatus,
+    MemberLabel,
+    MemberNote,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "AccessLevel",
@@ -34,8 +42,11 @@ __all__ = [
     "CommentStatus",
     "Frequency",
     "Interval",
+    "MemberLabel",
+    "MemberNote",
     "OutboxEmail",
     "Recognition",
+    "RecoveryCode",
     "ReportReason",
     "ReportStatus",
     "Role",

@@ -4,7 +4,16 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, true
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from membership.extensions import db
@@ -30,6 +39,14 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint("role IN ('reader', 'moderator', 'admin')", name="role"),
         CheckConstraint("status IN ('active', 'suspended', 'banned')", name="status"),
+        Index(None, "created_at"),
+        Index(None, "status", "created_at"),
+        # Prefix searches (LIKE 'abc%') on PostgreSQL need pattern operator classes.
+        Index(
+            "ix_users_email_pattern",
+            "email",
+            postgresql_ops={"email": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +70,10 @@ class User(UserMixin, db.Model):
     notify_replies: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Written under a row lock by every comment post: serialises one reader's posts.
     last_comment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (TOTP). The last accepted time step makes every code work once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     sessions: Mapped[list["UserSession"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -118,3 +139,37 @@ class UserSession(db.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class RecoveryCode(db.Model):
+    """A one-time recovery code for two-factor sign-in, stored hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MemberLabel(db.Model):
+    """A label an admin puts on a member ("press", "founding member", ...)."""
+
+    __tablename__ = "member_labels"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class MemberNote(db.Model):
+    """An admin's private note about a member."""
+
+    __tablename__ = "member_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
