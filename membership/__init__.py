@@ -110,6 +110,7 @@ def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
+    from membership.account import twofactor_views  # noqa: F401  (routes on account.bp)
     from membership.account.views import bp as account_bp
     from membership.admin import bp as admin_bp
     from membership.articles.views import bp as articles_bp

@@ -442,3 +442,54 @@ def connect_webhooks(stub, app) -> None:
         return poster.post("/stripe/webhook", data=payload, headers=headers).status_code
 
     stub.deliver_to = deliver
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+
+def totp_code(user) -> str:
+    """A valid code for the user's next time step (codes work once, so never the last one)."""
+    import time
+
+    import pyotp
+
+    step = max(int(time.time() // 30), (user.totp_last_step or 0) + 1)
+    return pyotp.TOTP(user.totp_secret).at(step * 30)
+
+
+@pytest.fixture
+def make_admin(make_user):
+    """An administrator with two-factor sign-in set up."""
+    import pyotp
+
+    from membership.models.types import utcnow
+
+    def factory(email: str = "admin@example.org", **fields):
+        return make_user(
+            email,
+            role="admin",
+            totp_secret=pyotp.random_base32(),
+            totp_enabled_at=utcnow(),
+            **fields,
+        )
+
+    return factory
+
+
+def sign_in_with_two_factor(client, user, password: str = PASSWORD):
+    """Password, then the TOTP code: what an administrator does."""
+    response = client.submit("/login", {"email": user.email, "password": password})
+    assert response.headers["Location"].endswith("/login/two-factor"), response.status_code
+    db.session.refresh(user)
+    return client.submit("/login/two-factor", {"code": totp_code(user)})
+
+
+@pytest.fixture
+def admin_client(app, make_admin):
+    """A signed-in administrator who passed two-factor sign-in."""
+    admin = make_admin()
+    client = app.test_client()
+    response = sign_in_with_two_factor(client, admin)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    client.user = admin
+    return client

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from membership.extensions import db
 from membership.models import Article, AuditEvent, Section
 from membership.models.types import utcnow
+from membership.admin.guard import MODERATOR_ENDPOINTS
 from tests.test_security import placeholder_url
 
 FORM = {
@@ -33,30 +34,33 @@ def section(app):
 
 
 @pytest.fixture
-def editor(app, make_user, login):
-    admin = make_user("editor@example.org", role="admin")
-    client = app.test_client()
-    login(client, admin.email)
-    return client
+def editor(admin_client):
+    """Editors are administrators (there is no separate editor role)."""
+    return admin_client
 
 
 def admin_rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin")]
 
 
-def test_guard_covers_every_admin_route(app, make_user, login):
+def test_guard_covers_every_admin_route(app, make_user, login, admin_client):
     rules = admin_rules(app)
     assert len(rules) >= 7
     reader = make_user("reader@example.org")
     moderator = make_user("moderator@example.org", role="moderator")
-    anonymous, reader_client, moderator_client = (app.test_client() for _ in range(3))
+    no_2fa = make_user("admin-without-2fa@example.org", role="admin")
+    anonymous, reader_client, moderator_client, no_2fa_client = (
+        app.test_client() for _ in range(4)
+    )
     login(reader_client, reader.email)
     login(moderator_client, moderator.email)
+    login(no_2fa_client, no_2fa.email)
     # A valid CSRF token each, so POSTs reach the guard instead of stopping at the CSRF check.
     tokens = {
         client: client.csrf_token(page)
         for client, page in [(anonymous, "/login"), (reader_client, "/account"),
-                             (moderator_client, "/account")]
+                             (moderator_client, "/account"), (no_2fa_client, "/account"),
+                             (admin_client, "/account")]
     }  # fmt: skip
     for rule in rules:
         url = placeholder_url(app, rule)
@@ -69,8 +73,14 @@ def test_guard_covers_every_admin_route(app, make_user, login):
             assert response.status_code == 302, (method, url)
             assert "/login" in response.headers["Location"]
             assert send(reader_client).status_code == 403, (method, url)
-            if rule.endpoint != "admin.index":
+            if rule.endpoint not in MODERATOR_ENDPOINTS:
                 assert send(moderator_client).status_code == 403, (method, url)
+            else:
+                assert send(moderator_client).status_code not in (302, 403), (method, url)
+            refused = send(no_2fa_client)
+            assert refused.status_code == 302, (method, url)
+            assert refused.headers["Location"] == "/account/two-factor", (method, url)
+            assert send(admin_client).status_code not in (401, 403), (method, url)
     assert moderator_client.get("/admin").status_code == 200
 
 

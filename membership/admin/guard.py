@@ -1,6 +1,6 @@
 """One guard for the whole admin blueprint: staff only, moderators only where allowed."""
 
-from flask import abort, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 # Endpoints a moderator may open; everything else under /admin is for administrators.
@@ -12,6 +12,9 @@ def require_staff():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.is_admin:
+        if current_user.totp_enabled_at is None:
+            flash("Administrators must use two-factor sign-in. Please set it up first.", "info")
+            return redirect(url_for("account.two_factor"))
         return None
     if current_user.role == "moderator" and request.endpoint in MODERATOR_ENDPOINTS:
         return None

@@ -108,3 +108,28 @@ class ReauthenticateForm(FlaskForm):
         validators=[DataRequired("Enter your password."), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class TwoFactorForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code."), Length(max=40)],
+        description="The 6-digit code from your authenticator app, or a recovery code.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class EnableTwoFactorForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired("Enter the 6-digit code."), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password."), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )

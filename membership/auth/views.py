@@ -1,22 +1,37 @@
 """Registration, email confirmation, sign-in and out, password reset."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
-from membership.auth import services
+from membership.auth import services, twofactor
 from membership.auth.forms import (
     EmailOnlyForm,
     LoginForm,
     ReauthenticateForm,
     RegisterForm,
     ResetPasswordForm,
+    TwoFactorForm,
 )
 from membership.auth.passwords import verify_password
 from membership.auth.sessions import mark_reauthenticated, sign_in, sign_out
 from membership.extensions import db, limiter
-from membership.urls import next_url
+from membership.models import User
+from membership.urls import is_safe_redirect, next_url
 
 bp = Blueprint("auth", __name__)
+PENDING_2FA = "pending_2fa"
+PENDING_2FA_SECONDS = 300
 TokenOutcome = services.TokenOutcome
 
 
@@ -117,6 +132,17 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             destination = next_url(url_for("articles.home"))
+            if user.totp_enabled_at is not None:
+                # The password is right; the session starts only after the second factor.
+                session.clear()
+                session[PENDING_2FA] = {
+                    "uid": user.id,
+                    "remember": bool(form.remember.data),
+                    "next": destination,
+                    "at": int(time.time()),
+                }
+                db.session.commit()
+                return redirect(url_for("auth.two_factor"))
             sign_in(
                 user,
                 remember=form.remember.data,
@@ -130,6 +156,42 @@ def login():
         form.password.errors.append("Incorrect email or password.")
         form.password.data = ""
     return render_template("auth/login.html", form=form), _form_status(form)
+
+
+def _pending_key() -> str:
+    return f"2fa:{(session.get(PENDING_2FA) or {}).get('uid')}"
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit(_login_account_limit, key_func=_pending_key, methods=["POST"])
+def two_factor():
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    pending = session.get(PENDING_2FA) or {}
+    if not pending or time.time() - pending.get("at", 0) > PENDING_2FA_SECONDS:
+        session.pop(PENDING_2FA, None)
+        flash("Please sign in again.", "info")
+        return redirect(url_for("auth.login"))
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        user = db.session.get(User, pending["uid"])
+        if (
+            user is not None
+            and user.is_active
+            and twofactor.verify_second_factor(user, form.code.data)
+        ):
+            destination = pending.get("next") or url_for("articles.home")
+            sign_in(
+                user,
+                remember=pending.get("remember", False),
+                ip_address=request.remote_addr,
+                user_agent=request.user_agent.string,
+            )
+            db.session.commit()
+            flash(f"Welcome back, {user.display_name}.", "success")
+            return redirect(destination if is_safe_redirect(destination) else "/")
+        db.session.commit()
+        form.code.errors.append("That code is not valid. Try the next one from your app.")
+    return render_template("auth/two_factor.html", form=form), _form_status(form)
 
 
 @bp.route("/logout", methods=["POST"])
