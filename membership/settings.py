@@ -7,6 +7,7 @@ within that time (the worker that made it sees it at once).
 import time
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from membership.extensions import db
 from membership.models import SiteSetting
@@ -19,6 +20,15 @@ DEFAULTS: dict[str, object] = {
     "comments_auto_close_days": 0,
     # Open reports that hide a comment until a moderator reviews it.
     "report_threshold": 3,
+    # Hold rules: comments held for review instead of published (0 / False / [] hold nothing).
+    # The first N comments of a new account,
+    "hold_first_comments": 0,
+    # comments containing a link,
+    "hold_links": False,
+    # and comments containing one of these words.
+    "hold_words": [],
+    # The portal's name in the pages (header, titles); None uses the SITE_NAME configuration.
+    "site_name": None,
     # ISO currency of tiers and sponsorships (lower-case, as Stripe writes it).
     "currency": "usd",
     # Sponsorships, in major units of the currency.
@@ -62,3 +72,15 @@ def set_setting(key: str, value) -> None:
         row.value = value
     db.session.flush()
     _cache()["loaded_at"] = 0.0
+
+
+def site_name() -> str:
+    """The portal's name: the setting when set, else SITE_NAME (also while the database is
+    unreachable, so that error pages still render)."""
+    try:
+        with db.session.no_autoflush:  # rendering must not flush a view's pending changes
+            name = get_setting("site_name")
+    except SQLAlchemyError:
+        db.session.rollback()
+        name = None
+    return str(name or current_app.config["SITE_NAME"])

@@ -5,6 +5,7 @@ import logging
 from flask import current_app
 from sqlalchemy import select
 
+from membership import audit
 from membership.auth import passwords, tokens
 from membership.auth.services import (
     CHANGE_EMAIL,
@@ -166,6 +167,15 @@ def export_data(user: User) -> dict:
         ],
         "exported_at": utcnow().isoformat(),
     }
+
+
+def delete_account_by_admin(user: User, actor: User) -> None:
+    """An administrator deletes a member: Stripe subscriptions are cancelled first."""
+    cancel_all_for_deletion(user)
+    delete_comments_of(user)
+    audit.record(actor, "member.delete", user, email=user.email)
+    db.session.delete(user)
+    db.session.flush()
 
 
 def delete_account(user: User, current_password: str) -> None:

@@ -1,6 +1,12 @@
 """The admin area. Importing the package registers every admin route on `bp`."""
 
-from membership.admin import views  # noqa: F401  (routes register on import)
+from membership.admin import (  # noqa: F401  (routes register on import)
+    audit_views,
+    members_views,
+    moderation_views,
+    settings_views,
+    views,
+)
 from membership.admin.blueprint import bp
 
 __all__ = ["bp"]

@@ -4,7 +4,12 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 # Endpoints a moderator may open; everything else under /admin is for administrators.
-MODERATOR_ENDPOINTS: set[str] = {"admin.index"}
+MODERATOR_ENDPOINTS: set[str] = {
+    "admin.index",
+    "admin.comments",
+    "admin.moderate_comments",
+    "admin.suspend_comment_author",
+}
 
 
 def require_staff():

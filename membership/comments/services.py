@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from membership.access import has_paid_access
 from membership.auth import tokens
+from membership.comments.rendering import URL_PATTERN
 from membership.extensions import db
 from membership.mail import external_url, queue_email
 from membership.models import (
@@ -178,6 +179,7 @@ def post_comment(
     thread_id = None
     if reply_to is not None:
         thread_id = reply_to.thread_id or reply_to.id
+    held = hold_reason(user, body)
     comment = Comment(
         article_id=article.id,
         author_id=user.id,
@@ -186,15 +188,40 @@ def post_comment(
         body=body,
         submission_id=submission_id or None,
         created_at=now,
+        status=CommentStatus.PENDING if held else CommentStatus.PUBLISHED,
     )
     db.session.add(comment)
     db.session.execute(update(User).where(User.id == user.id).values(last_comment_at=now))
-    _adjust_counts(article.id, thread_id, +1)
+    if not held:
+        _adjust_counts(article.id, thread_id, +1)
+    else:
+        log.info("comment by account #%s held for review: %s", user.id, held)
     db.session.flush()
     if reply_to is not None:
         _notify_reply(reply_to, comment, user, article)
     log.info("comment #%s posted by account #%s", comment.id, user.id)
     return comment, True
+
+
+def hold_reason(user: User, body: str) -> str | None:
+    """Why a new comment waits for a moderator (the site's hold rules), or None."""
+    first = int(get_setting("hold_first_comments") or 0)
+    if first > 0:
+        published = db.session.scalar(
+            select(func.count(Comment.id)).where(
+                Comment.author_id == user.id, Comment.status == CommentStatus.PUBLISHED
+            )
+        )
+        if published < first:
+            return "first comments"
+    if get_setting("hold_links") and URL_PATTERN.search(body):
+        return "contains a link"
+    words = [word.lower() for word in get_setting("hold_words") or [] if word]
+    if words:
+        lowered = body.lower()
+        if any(word in lowered for word in words):
+            return "held word"
+    return None
 
 
 def _adjust_counts(article_id: int, thread_id: int | None, delta: int) -> None:

@@ -72,7 +72,9 @@ def post(slug: str):
         db.session.rollback()
         return render_article(article, error.status, comment_form=form, comment_error=error.message)
     db.session.commit()
-    if created:
+    if created and comment.status == "pending":
+        flash("Thank you. Your comment will appear once a moderator has read it.", "info")
+    elif created:
         flash("Your comment is posted.", "success")
     return _back_to(comment, article)
 
