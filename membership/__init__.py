@@ -44,11 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
 
-    from membership import formatting
+    from membership import formatting, pagecache
     from membership.web import register_request_hooks
 
     formatting.register(app)
     register_request_hooks(app)
+    pagecache.init_app(app)
     return app
 
 

@@ -122,6 +122,8 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "ARGON2_MEMORY_COST": 19 * 1024,
         "ARGON2_PARALLELISM": 1,
         "ARTICLES_PER_PAGE": 10,
+        # Anonymous reading pages are cached this long per worker (0 turns the cache off).
+        "PAGE_CACHE_SECONDS": 10,
         "WTF_CSRF_TIME_LIMIT": None,
         "DEBUG": False,
     }

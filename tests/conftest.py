@@ -236,6 +236,8 @@ def make_app(database_url, smtp_server, tmp_path, monkeypatch):
             "ARGON2_TIME_COST": 1,
             "ARGON2_MEMORY_COST": 8,
             "ARGON2_PARALLELISM": 1,
+            # Most tests change data behind the app's back; test_pagecache.py turns it on.
+            "PAGE_CACHE_SECONDS": 0,
         }
         config.update(overrides)
         application = create_app(config)

@@ -112,7 +112,9 @@ def render_article(
         comment_form=form,
         comment_error=comment_error,
         replying_to=replying_to,
-        button_form=ButtonForm(formdata=None),
+        # Built only for signed-in readers: a form writes a CSRF token into the session, and
+        # anonymous pages must stay cookie-free so that they can be cached.
+        button_form=ButtonForm(formdata=None) if viewer is not None else None,
         can_edit=can_edit,
         preview=preview,
     )
