@@ -80,7 +80,13 @@ def init_app(app: Flask) -> None:
     def store_page(response: Response) -> Response:
         key = g.pop("page_cache_key", None)
         # Only a page that stayed anonymous all the way through (no cookie was set) is shared.
-        if key and response.status_code == 200 and not session and not response.direct_passthrough:
-            if "Set-Cookie" not in response.headers:
-                cache.put(key, response.get_data(), response.status_code, response.mimetype)
+        shareable = (
+            key
+            and response.status_code == 200
+            and not session
+            and not response.direct_passthrough
+            and "Set-Cookie" not in response.headers
+        )
+        if shareable:
+            cache.put(key, response.get_data(), response.status_code, response.mimetype)
         return response
