@@ -348,12 +348,14 @@ def test_without_stripe_keys_the_site_still_runs(make_app, make_user, login):
         assert "not set up yet" in response.get_data(as_text=True)
 
 
-def test_admin_sees_how_to_connect_stripe(make_app, make_user, login):
+def test_admin_sees_how_to_connect_stripe(make_app, make_admin):
+    from tests.conftest import sign_in_with_two_factor
+
     app = make_app(STRIPE_SECRET_KEY="")
     with app.app_context():
-        admin = make_user("admin@example.org", role="admin")
+        admin = make_admin()
         client = app.test_client()
-        login(client, admin.email)
+        sign_in_with_two_factor(client, admin)
         assert "STRIPE_SECRET_KEY" in client.get("/membership").get_data(as_text=True)
         assert "stripe sync" in client.get("/admin/tiers").get_data(as_text=True)
 
