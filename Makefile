@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-sqlite test-postgres lint format lock clean
+.PHONY: run test test-sqlite test-postgres test-e2e chromium screenshots lint format lock clean
 
 $(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,17 +27,33 @@ run: $(STAMP)
 	@echo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
+	$(MAKE) test-e2e
 
 test-sqlite: $(STAMP)
-	HYPOTHESIS_PROFILE=ci $(BIN)/pytest
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2 -m "not e2e"
 
 test-postgres: $(STAMP)
-	HYPOTHESIS_PROFILE=ci TEST_DATABASE=postgresql TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest
+	HYPOTHESIS_PROFILE=ci TEST_DATABASE=postgresql TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -n 2 -m "not e2e"
+
+# The browser suite (tests/e2e): gunicorn, loopback SMTP, the stand-in Stripe, Chromium.
+test-e2e: $(STAMP) chromium
+	$(BIN)/pytest -m e2e tests/e2e
+
+# Debian's Chromium drives the browser suite (Playwright cannot download browsers here).
+chromium:
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	}
+
+# docs/screenshots/*.png from the demo content, for the README.
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m tests.e2e.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,3 +70,17 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# Benchmarks (issue 8, scripts in bench/): PostgreSQL on 127.0.0.1:5432 (user postgres); a
+# throwaway database `membership_bench` is created and dropped at the end. Prints a table and
+# writes bench/results.json. wrk comes from Debian's package.
+BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+.PHONY: bench wrk
+bench: $(STAMP) wrk
+	BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(BIN)/python bench/run.py
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y wrk; \
+	}

@@ -97,6 +97,8 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # A moving window: no double burst at the edge of a fixed minute.
+        "RATELIMIT_STRATEGY": "moving-window",
         "LOGIN_LIMIT_PER_ACCOUNT": "6/minute;30/hour",
         "LOGIN_LIMIT_PER_IP": "30/minute;300/hour",
         "EMAIL_LIMIT_PER_IP": "10/minute;60/hour",

@@ -145,12 +145,22 @@ def register_request_hooks(app: Flask) -> None:
     @app.context_processor
     def template_globals() -> dict:
         from membership.access import membership_of
+        from membership.settings import site_name
 
         return {
-            "site_name": app.config["SITE_NAME"],
+            "site_name": site_name(),
             "request_id": g.get("request_id"),
             "membership_of": membership_of,
+            "allow_stripe_redirects": _allow_stripe_redirects_in_template,
         }
+
+
+def _allow_stripe_redirects_in_template() -> str:
+    """For templates that show a form which continues to Stripe (the failed-payment banner)."""
+    from membership.billing.views import allow_stripe_redirects
+
+    allow_stripe_redirects()
+    return ""
 
 
 def _is_private_page() -> bool:

@@ -223,8 +223,10 @@ def test_thousand_wrong_passwords_across_ten_accounts(make_app, make_user):
         assert db.session.scalars(select(UserSession)).all() == []
         for statuses in outcomes.values():
             assert 302 not in statuses
-            assert statuses[:6] == [422] * 6
-            assert set(statuses[6:]) == {429}
+            assert statuses[:7] == [422] * 6 + [429]
+            # However slow the machine, an account never gets more than 30 tries an hour.
+            assert statuses.count(422) <= 30
+            assert set(statuses) == {422, 429}
 
 
 def test_rate_limits_are_shared_through_redis(make_app, user, login):

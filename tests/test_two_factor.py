@@ -34,7 +34,7 @@ def test_admin_without_two_factor_is_sent_to_set_it_up(app, make_user, login):
     response = client.get("/admin/articles")
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/two-factor"
-    secret, codes = setup_two_factor(client)
+    _secret, codes = setup_two_factor(client)
     assert len(codes) == 10
     assert client.get("/admin/articles").status_code == 200
     stored = db.session.scalars(select(RecoveryCode.code_hash)).all()

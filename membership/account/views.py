@@ -23,6 +23,7 @@ from membership.auth.sessions import (
     revoke_sessions,
 )
 from membership.billing.stripe_gateway import PaymentProviderError
+from membership.billing.views import allow_stripe_redirects
 from membership.extensions import db
 from membership.sponsors.forms import MonthlyAmountForm, RecognitionForm
 from membership.sponsors.queries import sponsors_of
@@ -32,6 +33,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 def _render(status: int = 200, **forms):
     """The account page, with any submitted form (and its errors) in place of a blank one."""
+    allow_stripe_redirects()  # "Manage billing" posts here, then goes on to Stripe
     user = current_user._get_current_object()
     context = {
         "profile_form": ProfileForm(obj=user, formdata=None),

@@ -6,7 +6,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from membership import formatting
 from membership.admin import articles as editorial
+from membership.admin import dashboard
 from membership.admin import tiers as tier_rules
 from membership.admin.blueprint import bp
 from membership.admin.forms import ArticleForm, ButtonForm, CommentSettingsForm, TierForm
@@ -16,16 +18,80 @@ from membership.audit import record
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
 from membership.models import Article, Tier
-from membership.settings import all_settings, set_setting
+from membership.models.types import utcnow
+from membership.settings import all_settings, get_setting, set_setting
 from membership.urls import page_number
 
 
 @bp.route("")
 def index():
-    """The admin home."""
-    if current_user.is_admin:
-        return redirect(url_for("admin.articles"))
-    return render_template("admin/index.html")
+    """Administrators: the dashboard. Moderators: the way to comment moderation."""
+    if not current_user.is_admin:
+        return render_template("admin/index.html")
+    now = utcnow()
+    currency = str(get_setting("currency")).lower()
+
+    def money(amount: int) -> str:
+        return formatting.money(amount, currency)
+
+    members_before, members = dashboard.members_by_month(now)
+    mrr = dashboard.mrr_by_month(now, currency)
+    sponsorships = dashboard.sponsorships_by_month(now)
+    month_before = [members_before, *(point.value for point in members[:-1])]
+    new_members = [
+        point.value - before for point, before in zip(members, month_before, strict=True)
+    ]
+    charts = [
+        {
+            "id": "chart-members",
+            "title": "Members over time",
+            "desc": "Accounts at the end of each month (signups added up). "
+            + dashboard.describe(members),
+            "chart": dashboard.chart("line", members),
+            "note": "Counted from the signup dates of the accounts that exist today: "
+            "deleted accounts drop out of every month.",
+            "columns": ["New accounts", "Accounts at month end"],
+            "rows": [
+                (point.label, [f"{new:,}", f"{point.value:,}"])
+                for point, new in zip(members, new_members, strict=True)
+            ],
+        },
+        {
+            "id": "chart-mrr",
+            "title": "Monthly recurring revenue over time",
+            "desc": "Monthly recurring revenue at the end of each month. "
+            + dashboard.describe(mrr, money),
+            "chart": dashboard.chart("line", mrr, money, smallest_step=100),
+            "note": "An estimate: each subscription counts at its current price (monthly, or "
+            "yearly divided by 12) in every month end between its start and its end. Earlier "
+            "price or plan changes, trials and time spent past due are not replayed, and only "
+            f"subscriptions in {currency.upper()} are added up.",
+            "columns": [f"Recurring revenue ({currency.upper()})"],
+            "rows": [(point.label, [money(point.value)]) for point in mrr],
+        },
+        {
+            "id": "chart-sponsorships",
+            "title": "Sponsorships per month",
+            "desc": "Net sponsorship money received each month. "
+            + dashboard.describe(sponsorships, money),
+            "chart": dashboard.chart("bar", sponsorships, money, smallest_step=100),
+            "note": "Money received, less refunds and open or lost disputes.",
+            "columns": [f"Net received ({currency.upper()})"],
+            "rows": [(point.label, [money(point.value)]) for point in sponsorships],
+        },
+    ]
+    mrr_now = dashboard.mrr_by_currency()
+    return render_template(
+        "admin/dashboard.html",
+        now=now,
+        currency=currency,
+        figures=dashboard.headline(now),
+        tiers=dashboard.paying_by_tier(now),
+        mrr=mrr_now.pop(currency, 0),
+        other_currencies=sorted(mrr_now.items()),
+        sponsorship=dashboard.sponsorship_totals(now),
+        charts=charts,
+    )
 
 
 @bp.route("/articles")

@@ -1,7 +1,7 @@
 """The sponsors wall, the monthly goal and the totals: net of refunds and disputes."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Integer, case, func, select
 
@@ -137,15 +137,15 @@ def totals_since(start: datetime) -> int:
 def totals_by_month(months: int = 12) -> list[tuple[str, int]]:
     """(YYYY-MM, net) for the last `months` months, oldest first (months without gifts: 0)."""
     now = utcnow()
-    start = (now.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    keys = []
+    for back in range(months - 1, -1, -1):
+        year, month = divmod(now.year * 12 + now.month - 1 - back, 12)
+        keys.append(f"{year:04d}-{month + 1:02d}")
+    start = datetime.strptime(keys[0], "%Y-%m").replace(tzinfo=now.tzinfo)
     rows = db.session.execute(
         select(SponsorshipPayment.paid_at, NET).where(SponsorshipPayment.paid_at >= start)
     ).all()
-    totals: dict[str, int] = {}
-    cursor = start
-    for _ in range(months):
-        totals[cursor.strftime("%Y-%m")] = 0
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    totals: dict[str, int] = dict.fromkeys(keys, 0)
     for paid_at, net in rows:
         key = paid_at.strftime("%Y-%m")
         if key in totals:

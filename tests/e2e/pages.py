@@ -1,0 +1,34 @@
+"""The pages every accessibility (axe-core) and phone-width check visits: the one list.
+
+Add a page here and `test_e2e_pages.py` checks it at 1280 and 375 pixels wide. `viewer` says who
+looks at it: None (signed out) or "reader" (a confirmed reader, signed in). Admin pages will add
+an "admin" viewer; the sponsor pages (/sponsor, /sponsors) join the list when they exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A public demo story (seed-demo) that carries the discussion in the checks.
+DEMO_ARTICLE = "harborview-vesterhaven-water-partnership"
+DEMO_ARTICLE_TITLE = "Harborview and Vesterhaven Sign Five-Year Water Technology Partnership"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    name: str
+    path: str
+    heading: str  # the page's h1, so a redirect or an error page cannot pass for it
+    viewer: str | None = None
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("home", "/", "Latest news"),
+    PageSpec("article", f"/articles/{DEMO_ARTICLE}", DEMO_ARTICLE_TITLE),
+    PageSpec("article-signed-in", f"/articles/{DEMO_ARTICLE}", DEMO_ARTICLE_TITLE, "reader"),
+    PageSpec("register", "/register", "Create your free account"),
+    PageSpec("login", "/login", "Sign in"),
+    PageSpec("account", "/account", "Your account", "reader"),
+    PageSpec("membership", "/membership", "Support independent journalism"),
+    PageSpec("membership-signed-in", "/membership", "Support independent journalism", "reader"),
+]

@@ -1,0 +1,86 @@
+"""Every page of `pages.PAGES`: no serious or critical axe-core violation at desktop and phone
+widths, and no sideways scrolling 375 pixels wide."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.actions import sign_in
+from tests.e2e.harness import (
+    BLOCKING_IMPACTS,
+    DESKTOP,
+    PHONE,
+    axe_violations,
+    describe_violations,
+    horizontal_overflow,
+    without_known_app_bugs,
+)
+from tests.e2e.pages import DEMO_ARTICLE, PAGES, PageSpec
+
+
+@pytest.fixture(scope="module")
+def discussion(site_data):
+    """Comments on the demo story by two other readers (a thread with a reply), so the checked
+    article page carries the discussion's markup: badges, likes, replies, report links."""
+    first = "discussion-first@example.org"
+    second = "discussion-second@example.org"
+    site_data.create_user(first, "Marta Lindqvist")
+    site_data.create_user(second, "Jonas Ekberg")
+    parent = site_data.post_comment(
+        first, DEMO_ARTICLE, "Good to see the utilities sharing data rather than money."
+    )
+    site_data.post_comment(second, DEMO_ARTICLE, "Agreed. Leak detection first.", reply_to=parent)
+    return parent
+
+
+@pytest.fixture
+def open_page(new_context, make_reader, site_data, discussion):
+    """Open a listed page in a fresh browser of the given size, as its viewer."""
+
+    def open_(spec: PageSpec, viewport: dict):
+        page = new_context(viewport=viewport).new_page()
+        if spec.viewer == "reader":
+            email, name = make_reader("Checker")
+            site_data.post_comment(email, DEMO_ARTICLE, "My own comment, with edit and delete.")
+            sign_in(page, email, display_name=name)
+        elif spec.viewer is not None:
+            raise AssertionError(f"unknown viewer {spec.viewer!r}")
+        response = page.goto(spec.path)
+        assert response is not None and response.status == 200, f"{spec.path}: {response}"
+        expect(page.get_by_role("heading", level=1)).to_have_text(spec.heading)
+        return page
+
+    return open_
+
+
+def blocking_violations(page) -> list[dict]:
+    violations = without_known_app_bugs(axe_violations(page))
+    return [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[spec.name for spec in PAGES])
+def test_no_serious_or_critical_axe_violation_at_desktop_width(open_page, spec):
+    page = open_page(spec, DESKTOP)
+    blocking = blocking_violations(page)
+    assert blocking == [], f"{spec.path} at 1280px:\n{describe_violations(blocking)}"
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[spec.name for spec in PAGES])
+def test_on_a_phone_no_sideways_scrolling_and_no_serious_axe_violation(open_page, spec):
+    page = open_page(spec, PHONE)
+    overflow = horizontal_overflow(page)
+    assert overflow["viewport"] == PHONE["width"]
+    assert overflow["scrollWidth"] <= overflow["viewport"], overflow
+    assert overflow["culprits"] == [], overflow
+    blocking = blocking_violations(page)
+    assert blocking == [], f"{spec.path} at 375px:\n{describe_violations(blocking)}"
+
+
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_form_fields_carry_no_none_aria_values(page, path):
+    page.goto(path)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    fields = page.locator("input:not([type=hidden]), textarea")
+    assert fields.count() > 0
+    assert page.locator('[aria-invalid="None"], [aria-describedby="None"]').count() == 0
