@@ -64,15 +64,21 @@ def _require_billable(user: User) -> None:
         raise BillingRefused("Your account is suspended: payments are not possible right now.")
 
 
-def start_checkout(user: User, tier_slug: str, interval: str) -> str:
-    """Create a Checkout Session for a paid tier; returns the URL to send the reader to."""
-    _require_billable(user)
+def _paid_plan(tier_slug: str, interval: str) -> tuple[Tier, str]:
+    """An active paid tier and its Stripe price for the interval; anything else is refused."""
     tier = db.session.scalar(select(Tier).where(Tier.slug == tier_slug, Tier.active.is_(True)))
     if tier is None or tier.is_free or interval not in (Interval.MONTH, Interval.YEAR):
         raise BillingRefused("Choose one of the plans on this page.", 422)
     price_id = tier.stripe_price_for(interval)
     if not price_id:
         raise BillingRefused("Payments for this plan are not set up yet.", 503)
+    return tier, price_id
+
+
+def start_checkout(user: User, tier_slug: str, interval: str) -> str:
+    """Create a Checkout Session for a paid tier; returns the URL to send the reader to."""
+    _require_billable(user)
+    tier, price_id = _paid_plan(tier_slug, interval)
     current = membership_of(user)
     if current.source == "subscription":
         raise BillingRefused(
@@ -293,12 +299,7 @@ def plan_tier_change(user: User, tier_slug: str, interval: str) -> TierChange:
     """Work out a change of plan: upgrades are charged now (prorated), downgrades wait."""
     _require_billable(user)
     record = _own_live_subscription(user)
-    tier = db.session.scalar(select(Tier).where(Tier.slug == tier_slug, Tier.active.is_(True)))
-    if tier is None or tier.is_free or interval not in (Interval.MONTH, Interval.YEAR):
-        raise BillingRefused("Choose one of the plans on this page.", 422)
-    price_id = tier.stripe_price_for(interval)
-    if not price_id:
-        raise BillingRefused("Payments for this plan are not set up yet.", 503)
+    tier, price_id = _paid_plan(tier_slug, interval)
     if price_id == record.stripe_price_id:
         raise BillingRefused("That is already your plan.", 409)
     new_value = _monthly_equivalent(tier.price_for(interval), interval)

@@ -113,24 +113,36 @@ def _own(sponsorship_id: int):
     return account.own_sponsorship(current_user, sponsorship_id)
 
 
+def _change(apply, success: str):
+    """Run one change to the sponsor's own gift; refusals and Stripe outages become a page."""
+    try:
+        apply()
+    except services.SponsorshipRefused as error:
+        db.session.rollback()
+        return render_template("billing/problem.html", message=error.message), error.status
+    except gateway.PaymentProviderError as error:
+        db.session.rollback()
+        return render_template("billing/problem.html", message=error.message), 503
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("account.index", _anchor="sponsorships"))
+
+
 @bp.route("/account/sponsorships/<int:sponsorship_id>/recognition", methods=["POST"])
 @login_required
 def change_recognition(sponsorship_id: int):
     """Change how a gift appears; the wall follows at once."""
     form = RecognitionForm()
-    try:
+
+    def apply():
         sponsorship = _own(sponsorship_id)
         if not form.validate_on_submit():
             raise services.SponsorshipRefused("Choose how you want to appear on the wall.", 422)
         account.change_recognition(
             sponsorship, form.recognition.data, form.message.data or "", form.show_badge.data
         )
-    except services.SponsorshipRefused as error:
-        db.session.rollback()
-        return render_template("billing/problem.html", message=error.message), error.status
-    db.session.commit()
-    flash("Your sponsorship details are saved.", "success")
-    return redirect(url_for("account.index", _anchor="sponsorships"))
+
+    return _change(apply, "Your sponsorship details are saved.")
 
 
 @bp.route("/account/sponsorships/<int:sponsorship_id>/amount", methods=["POST"])
@@ -138,35 +150,22 @@ def change_recognition(sponsorship_id: int):
 def change_amount(sponsorship_id: int):
     """A new monthly amount, from the next payment."""
     form = MonthlyAmountForm(bounds=services.bounds())
-    try:
+
+    def apply():
         sponsorship = _own(sponsorship_id)
         if not form.validate_on_submit():
             message = " ".join(form.amount.errors) or "Enter an amount like 25 or 12.50."
             raise services.SponsorshipRefused(message, 422)
         account.change_monthly_amount(sponsorship, form.amount.amount)
-    except services.SponsorshipRefused as error:
-        db.session.rollback()
-        return render_template("billing/problem.html", message=error.message), error.status
-    except gateway.PaymentProviderError as error:
-        db.session.rollback()
-        return render_template("billing/problem.html", message=error.message), 503
-    db.session.commit()
-    flash("Your monthly amount is changed from the next payment.", "success")
-    return redirect(url_for("account.index", _anchor="sponsorships"))
+
+    return _change(apply, "Your monthly amount is changed from the next payment.")
 
 
 @bp.route("/account/sponsorships/<int:sponsorship_id>/cancel", methods=["POST"])
 @login_required
 def cancel(sponsorship_id: int):
     """Stop a monthly gift."""
-    try:
-        account.cancel_monthly(_own(sponsorship_id))
-    except services.SponsorshipRefused as error:
-        db.session.rollback()
-        return render_template("billing/problem.html", message=error.message), error.status
-    except gateway.PaymentProviderError as error:
-        db.session.rollback()
-        return render_template("billing/problem.html", message=error.message), 503
-    db.session.commit()
-    flash("Your monthly sponsorship is stopped. Thank you for your support.", "success")
-    return redirect(url_for("account.index", _anchor="sponsorships"))
+    return _change(
+        lambda: account.cancel_monthly(_own(sponsorship_id)),
+        "Your monthly sponsorship is stopped. Thank you for your support.",
+    )
