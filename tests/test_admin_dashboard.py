@@ -476,3 +476,24 @@ def test_audit_log_is_for_administrators(app, audit_trail, login):
     client = app.test_client()
     login(client, audit_trail["moderator"].email)
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_dashboard_lists_the_stories_that_brought_sponsorships(admin_client, make_article):
+    from membership.models import Sponsorship, SponsorshipPayment
+
+    article = make_article(slug="port-story", title="Port story")
+    gift = Sponsorship(
+        frequency="once",
+        amount=4200,
+        currency="usd",
+        recognition="anonymous",
+        status="paid",
+        article_id=article.id,
+    )
+    db.session.add(gift)
+    db.session.flush()
+    db.session.add(SponsorshipPayment(sponsorship_id=gift.id, stripe_reference="pi_1", amount=4200))
+    db.session.commit()
+    page = admin_client.get("/admin").get_data(as_text=True)
+    section = page.split("Stories that brought sponsorships")[1]
+    assert "Port story" in section and "$42" in section

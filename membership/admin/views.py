@@ -20,6 +20,7 @@ from membership.extensions import db
 from membership.models import Article, Tier
 from membership.models.types import utcnow
 from membership.settings import all_settings, get_setting, set_setting
+from membership.sponsors.queries import totals_by_article
 from membership.urls import page_number
 
 
@@ -91,6 +92,7 @@ def index():
         other_currencies=sorted(mrr_now.items()),
         sponsorship=dashboard.sponsorship_totals(now),
         charts=charts,
+        sponsoring_stories=totals_by_article(10),
     )
 
 
