@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
+import pyotp
 from playwright.sync_api import Page, expect
 
 from tests.e2e.harness import PASSWORD
@@ -27,3 +29,24 @@ def sign_in(page: Page, email: str, password: str = PASSWORD, display_name: str 
 def sign_out(page: Page) -> None:
     page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
+
+
+def sign_in_with_code(
+    page: Page,
+    email: str,
+    totp_secret: str,
+    password: str = PASSWORD,
+    display_name: str | None = None,
+):
+    """Sign in with the password, then the authenticator code on the two-factor page."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/login/two-factor$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor sign-in")
+    page.get_by_label("Code").fill(pyotp.TOTP(totp_secret).now())
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("Welcome back")).to_be_visible()
+    if display_name:
+        expect(page.get_by_role("navigation", name="Account")).to_contain_text(display_name)

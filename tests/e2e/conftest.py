@@ -232,3 +232,14 @@ def signed_in_page(page, make_reader) -> tuple[Page, str, str]:
     email, name = make_reader()
     sign_in(page, email, display_name=name)
     return page, email, name
+
+
+@pytest.fixture
+def make_admin(make_reader, site_data):
+    """An administrator with two-factor sign-in on; returns (email, display name, TOTP secret)."""
+
+    def make(name: str = "Editor") -> tuple[str, str, str]:
+        email, display_name = make_reader(name, prefix="admin", role="admin")
+        return email, display_name, site_data.enable_two_factor(email)
+
+    return make

@@ -389,6 +389,92 @@ class SiteData:
             )
             return [tuple(row) for row in rows]
 
+    def enable_two_factor(self, email: str) -> str:
+        """Turn on two-factor sign-in for the account, as if it had scanned a QR code; returns
+        the TOTP secret (compute codes with `pyotp.TOTP(secret).now()`)."""
+        import pyotp
+
+        from membership.auth.services import find_user_by_email
+        from membership.models.types import utcnow
+
+        secret = pyotp.random_base32()
+        with self.session():
+            user = find_user_by_email(email)
+            assert user is not None, f"no account {email}"
+            user.totp_secret = secret
+            user.totp_enabled_at = utcnow()
+            user.totp_last_step = None
+        return secret
+
+    def report_comment(self, comment_id: int, reporter_email: str, reason: str = "abuse") -> None:
+        """An open report of the comment, as the report form would file it."""
+        from membership.auth.services import find_user_by_email
+        from membership.models import Comment, CommentReport
+
+        with self.session() as session:
+            reporter = find_user_by_email(reporter_email)
+            assert reporter is not None, f"no account {reporter_email}"
+            comment = session.get(Comment, comment_id)
+            assert comment is not None, f"no comment {comment_id}"
+            session.add(
+                CommentReport(comment_id=comment.id, reporter_id=reporter.id, reason=reason)
+            )
+            comment.open_report_count += 1
+
+    def sponsorships_named(self, display_name: str) -> list[dict[str, Any]]:
+        """Snapshots of the sponsorship rows whose name on the wall is `display_name`."""
+        from sqlalchemy import select
+
+        from membership.models import Sponsorship
+
+        with self.session() as session:
+            rows = session.scalars(
+                select(Sponsorship)
+                .where(Sponsorship.display_name == display_name)
+                .order_by(Sponsorship.id)
+            ).all()
+            return [
+                {column.key: getattr(row, column.key) for column in row.__table__.columns}
+                for row in rows
+            ]
+
+    def add_paid_sponsorship(
+        self,
+        display_name: str,
+        amount: int,
+        *,
+        frequency: str = "once",
+        recognition: str = "name_amount",
+        message: str = "",
+    ) -> int:
+        """A gift that was paid already (amount in minor units), so the wall has entries."""
+        from membership.models import Sponsorship, SponsorshipPayment
+
+        reference = secrets.token_hex(8)
+        with self.session() as session:
+            sponsorship = Sponsorship(
+                email=f"sponsor-{reference}@example.org",
+                display_name=display_name,
+                frequency=frequency,
+                amount=amount,
+                currency="usd",
+                message=message,
+                recognition=recognition,
+                status="active" if frequency == "monthly" else "paid",
+                stripe_payment_intent_id=f"pi_seeded_{reference}",
+            )
+            session.add(sponsorship)
+            session.flush()
+            session.add(
+                SponsorshipPayment(
+                    sponsorship_id=sponsorship.id,
+                    stripe_reference=f"pi_seeded_{reference}",
+                    amount=amount,
+                )
+            )
+            sponsorship_id = sponsorship.id
+        return sponsorship_id
+
     def close(self) -> None:
         if self._app is not None:
             from membership.extensions import db

@@ -1,12 +1,13 @@
 """The pages every accessibility (axe-core) and phone-width check visits: the one list.
 
 Add a page here and `test_e2e_pages.py` checks it at 1280 and 375 pixels wide. `viewer` says who
-looks at it: None (signed out) or "reader" (a confirmed reader, signed in). Admin pages will add
-an "admin" viewer; the sponsor pages (/sponsor, /sponsors) join the list when they exist.
+looks at it: None (signed out), "reader" (a confirmed reader, signed in) or "admin" (an
+administrator signed in with password and TOTP code; moderation carries reported comments).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # A public demo story (seed-demo) that carries the discussion in the checks.
@@ -18,7 +19,9 @@ DEMO_ARTICLE_TITLE = "Harborview and Vesterhaven Sign Five-Year Water Technology
 class PageSpec:
     name: str
     path: str
-    heading: str  # the page's h1, so a redirect or an error page cannot pass for it
+    heading: (
+        str | re.Pattern[str]
+    )  # the page's h1, so a redirect or an error page cannot pass for it
     viewer: str | None = None
 
 
@@ -31,4 +34,10 @@ PAGES: list[PageSpec] = [
     PageSpec("account", "/account", "Your account", "reader"),
     PageSpec("membership", "/membership", "Support independent journalism"),
     PageSpec("membership-signed-in", "/membership", "Support independent journalism", "reader"),
+    PageSpec("sponsor", "/sponsor", "Sponsor independent journalism"),
+    PageSpec("sponsor-signed-in", "/sponsor", "Sponsor independent journalism", "reader"),
+    PageSpec("sponsors-wall", "/sponsors", "Our sponsors"),
+    PageSpec("admin-dashboard", "/admin", "Dashboard", "admin"),
+    PageSpec("admin-members", "/admin/members", re.compile(r"^Members \(\d[\d,]*\)$"), "admin"),
+    PageSpec("admin-comments", "/admin/comments", "Comment moderation", "admin"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.actions import sign_in
+from tests.e2e.actions import sign_in, sign_in_with_code
 from tests.e2e.harness import (
     BLOCKING_IMPACTS,
     DESKTOP,
@@ -34,8 +34,24 @@ def discussion(site_data):
     return parent
 
 
+@pytest.fixture(scope="module")
+def wall(site_data):
+    """Paid gifts at each level and recognition, so the checked wall carries its entries."""
+    site_data.add_paid_sponsorship("Ingrid Halvorsen", 15000, message="For the council coverage.")
+    site_data.add_paid_sponsorship("Pia Sandberg", 2500, frequency="monthly")
+    site_data.add_paid_sponsorship("Tove Berg", 1000, recognition="name_only")
+    site_data.add_paid_sponsorship("Hidden Giver", 500, recognition="anonymous")
+
+
+@pytest.fixture(scope="module")
+def reported(site_data, discussion):
+    """A reported comment, so the checked moderation queue carries its table and forms."""
+    site_data.create_user("discussion-reporter@example.org", "Nils Aronsson")
+    site_data.report_comment(discussion, "discussion-reporter@example.org", "spam")
+
+
 @pytest.fixture
-def open_page(new_context, make_reader, site_data, discussion):
+def open_page(new_context, make_reader, make_admin, site_data, discussion, wall, reported):
     """Open a listed page in a fresh browser of the given size, as its viewer."""
 
     def open_(spec: PageSpec, viewport: dict):
@@ -44,6 +60,9 @@ def open_page(new_context, make_reader, site_data, discussion):
             email, name = make_reader("Checker")
             site_data.post_comment(email, DEMO_ARTICLE, "My own comment, with edit and delete.")
             sign_in(page, email, display_name=name)
+        elif spec.viewer == "admin":
+            email, name, secret = make_admin("Checking Editor")
+            sign_in_with_code(page, email, secret, display_name=name)
         elif spec.viewer is not None:
             raise AssertionError(f"unknown viewer {spec.viewer!r}")
         response = page.goto(spec.path)
