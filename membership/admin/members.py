@@ -322,10 +322,6 @@ def bulk(query: Select, action: str, value: str, actor: User) -> int:
     return done
 
 
-def has_open_stripe_link(user: User) -> bool:
-    return bool(user.stripe_customer_id)
-
-
 def comments_of(user: User, limit: int = 20) -> list[Comment]:
     return list(
         db.session.scalars(

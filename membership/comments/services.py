@@ -20,7 +20,6 @@ from membership.models import (
     CommentReport,
     CommentStatus,
     ReportReason,
-    ReportStatus,
     User,
 )
 from membership.models.types import utcnow
@@ -389,9 +388,3 @@ def report_comment(
         _adjust_counts(comment.article_id, comment.thread_id, -1)
         log.info("comment #%s hidden pending review after %s reports", comment.id, threshold)
     return report, True
-
-
-def open_report_count() -> int:
-    return db.session.scalar(
-        select(func.count(CommentReport.id)).where(CommentReport.status == ReportStatus.OPEN)
-    )
