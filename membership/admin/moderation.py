@@ -3,7 +3,7 @@
 from sqlalchemy import select, update
 
 from membership import audit
-from membership.comments.services import _adjust_counts
+from membership.comments.services import adjust_comment_counts
 from membership.extensions import db
 from membership.models import Comment, CommentReport, CommentStatus, ReportStatus, User
 from membership.models.types import utcnow
@@ -69,7 +69,7 @@ def moderate(comment_ids: list[int], action: str, actor: User) -> int:
             report_status = ReportStatus.UPHELD
         now_counted = comment.status == CommentStatus.PUBLISHED
         if was_counted != now_counted:
-            _adjust_counts(comment.article_id, comment.thread_id, +1 if now_counted else -1)
+            adjust_comment_counts(comment.article_id, comment.thread_id, +1 if now_counted else -1)
         comment.moderated_at = now
         comment.open_report_count = 0
         db.session.execute(

@@ -192,7 +192,7 @@ def post_comment(
     db.session.add(comment)
     db.session.execute(update(User).where(User.id == user.id).values(last_comment_at=now))
     if not held:
-        _adjust_counts(article.id, thread_id, +1)
+        adjust_comment_counts(article.id, thread_id, +1)
     else:
         log.info("comment by account #%s held for review: %s", user.id, held)
     db.session.flush()
@@ -223,7 +223,8 @@ def hold_reason(user: User, body: str) -> str | None:
     return None
 
 
-def _adjust_counts(article_id: int, thread_id: int | None, delta: int) -> None:
+def adjust_comment_counts(article_id: int, thread_id: int | None, delta: int) -> None:
+    """Keep the article's and the thread's counters in step (atomic increments)."""
     db.session.execute(
         update(Article)
         .where(Article.id == article_id)
@@ -304,7 +305,7 @@ def delete_comment(user: User, comment: Comment) -> None:
     comment.body = ""
     comment.edited_at = utcnow()
     if was_counted:
-        _adjust_counts(comment.article_id, comment.thread_id, -1)
+        adjust_comment_counts(comment.article_id, comment.thread_id, -1)
     log.info("comment #%s deleted by its author", comment.id)
 
 
@@ -385,6 +386,6 @@ def report_comment(
     threshold = int(get_setting("report_threshold"))
     if comment.status == CommentStatus.PUBLISHED and comment.open_report_count >= threshold:
         comment.status = CommentStatus.PENDING
-        _adjust_counts(comment.article_id, comment.thread_id, -1)
+        adjust_comment_counts(comment.article_id, comment.thread_id, -1)
         log.info("comment #%s hidden pending review after %s reports", comment.id, threshold)
     return report, True
