@@ -7,6 +7,7 @@ within that time (the worker that made it sees it at once).
 import time
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from membership.extensions import db
 from membership.models import SiteSetting
@@ -74,7 +75,12 @@ def set_setting(key: str, value) -> None:
 
 
 def site_name() -> str:
-    """The portal's name: the "site_name" setting when set, else the SITE_NAME configuration."""
-    with db.session.no_autoflush:  # called while rendering: never flush a view's pending changes
-        name = get_setting("site_name")
+    """The portal's name: the "site_name" setting when set, else the SITE_NAME configuration
+    (also while the database is unreachable, so that error pages still render)."""
+    try:
+        with db.session.no_autoflush:  # called while rendering: never flush pending changes
+            name = get_setting("site_name")
+    except SQLAlchemyError:
+        db.session.rollback()
+        name = None
     return str(name or current_app.config["SITE_NAME"])

@@ -82,3 +82,16 @@ def test_healthz_is_503_when_the_database_is_unreachable(unreachable_app, url):
         body = response.get_json()
         assert body["status"] != "ok"
         assert_security_headers(response)
+
+
+def test_a_page_during_a_database_outage_gets_the_generic_error_page(unreachable_app, tmp_path):
+    """The error page must not need the database (its header reads the site-name setting)."""
+    app = unreachable_app(f"sqlite:///{tmp_path}/missing-dir/db.sqlite3")
+    response = app.test_client().get("/")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in body
+    assert response.headers["X-Request-ID"] in body
+    assert "The Civic Ledger" in body
+    assert "Traceback" not in body
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]

@@ -158,22 +158,21 @@ def preview_article(article_id: int):
 @bp.route("/articles/<int:article_id>/publish", methods=["POST"])
 def publish_article(article_id: int):
     """Publish (or schedule) an article."""
-    article = db.get_or_404(Article, article_id)
-    if ButtonForm().validate_on_submit():
-        editorial.publish(article, current_user)
-        db.session.commit()
-        flash(f"Published: {article.title}", "success")
-    return redirect(url_for("admin.edit_article", article_id=article.id))
+    return _change_publication(article_id, editorial.publish, "Published")
 
 
 @bp.route("/articles/<int:article_id>/unpublish", methods=["POST"])
 def unpublish_article(article_id: int):
     """Take an article back to draft."""
+    return _change_publication(article_id, editorial.unpublish, "Unpublished")
+
+
+def _change_publication(article_id: int, change, verb: str):
     article = db.get_or_404(Article, article_id)
     if ButtonForm().validate_on_submit():
-        editorial.unpublish(article, current_user)
+        change(article, current_user)
         db.session.commit()
-        flash(f"Unpublished: {article.title}", "success")
+        flash(f"{verb}: {article.title}", "success")
     return redirect(url_for("admin.edit_article", article_id=article.id))
 
 
