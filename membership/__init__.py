@@ -71,7 +71,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects to this app."""
     from membership.auth.sessions import load_user_from_session
-    from membership.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from membership.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 
     if app.config["MAIL_BACKEND"] == "locmem" and not app.config.get("TESTING"):
         app.config["MAIL_BACKEND"] = "membership.mail.OutboxDirEmailBackend"
@@ -80,6 +80,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."

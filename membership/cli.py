@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from membership.auth.passwords import password_problem
 from membership.auth.services import create_user, find_user_by_email, normalize_email
+from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.mail import deliver_due
 from membership.models import Article, ArticleStatus, Role, Section, Tag, Tier
@@ -120,6 +121,7 @@ def seed_demo() -> None:
     for position, tier in enumerate(DEMO_TIERS):
         if db.session.scalar(select(Tier.id).where(Tier.slug == tier["slug"])) is None:
             db.session.add(Tier(position=position, **tier))
+    bump_site_version()  # the listings (in the shared cache) show the new stories
     db.session.commit()
     click.echo(f"Demo content ready: {len(SECTIONS)} sections, {created} new article(s).")
 

@@ -8,10 +8,10 @@ from sqlalchemy.orm import joinedload
 
 from membership.access import may_read
 from membership.articles import services
+from membership.articles.discussion import discussion_html
 from membership.articles.rendering import render_markdown
 from membership.comments.forms import ButtonForm, CommentForm
-from membership.comments.queries import load_discussion
-from membership.comments.services import can_edit, comment_gate
+from membership.comments.services import comment_gate
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Comment, Section, Tag
 from membership.models.types import utcnow
@@ -85,12 +85,6 @@ def render_article(
     viewer = current_user if current_user.is_authenticated else None
     readable = may_read(viewer, found)
     body = render_markdown(found.body) if readable else None
-    discussion = load_discussion(
-        found,
-        viewer,
-        sort=request.args.get("sort", "oldest"),
-        page=page_number("cpage"),
-    )
     gate = comment_gate(viewer, found)
     form = comment_form
     if form is None and gate.allowed:
@@ -102,20 +96,27 @@ def render_article(
             .options(joinedload(Comment.author))
             .where(Comment.id == form.reply_to.data, Comment.article_id == found.id)
         )
+    # Built only for signed-in readers: a form writes a CSRF token into the session, and
+    # anonymous pages must stay cookie-free so that they can be cached.
+    button_form = ButtonForm(formdata=None) if viewer is not None else None
+    discussion = discussion_html(
+        found,
+        viewer,
+        gate,
+        sort=request.args.get("sort", "oldest"),
+        page=page_number("cpage"),
+        comment_form=form,
+        comment_error=comment_error,
+        replying_to=replying_to,
+        button_form=button_form,
+    )
     page = render_template(
         "articles/article.html",
         article=found,
         body=body,
         readable=readable,
-        discussion=discussion,
+        discussion_html=discussion,
         gate=gate,
-        comment_form=form,
-        comment_error=comment_error,
-        replying_to=replying_to,
-        # Built only for signed-in readers: a form writes a CSRF token into the session, and
-        # anonymous pages must stay cookie-free so that they can be cached.
-        button_form=ButtonForm(formdata=None) if viewer is not None else None,
-        can_edit=can_edit,
         preview=preview,
     )
     return page, status

@@ -13,7 +13,6 @@ from membership.models import User, UserSession
 from membership.models.types import utcnow
 
 SESSION_KEY = "sid"
-TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def _digest(token: str) -> str:
@@ -72,11 +71,24 @@ def current_session() -> UserSession | None:
     return db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
 
 
+def _idle_timeout(user: User) -> timedelta:
+    return current_app.config["STAFF_IDLE_TIMEOUT" if user.is_staff else "SESSION_IDLE_TIMEOUT"]
+
+
+def touch_interval(user: User) -> timedelta:
+    """How stale `last_seen_at` may get before a page view writes it again.
+
+    A plain page view must not write every time; since `last_seen_at` then lags real activity
+    by up to this much, an idle session can end early by as much (never late), so the interval
+    is kept to a sixth of the idle timeout (5 of the staff's 30 minutes).
+    """
+    return min(current_app.config["SESSION_TOUCH_INTERVAL"], _idle_timeout(user) / 6)
+
+
 def _expired(record: UserSession, user: User, now: datetime) -> bool:
     if record.revoked_at is not None or record.expires_at <= now:
         return True
-    idle = current_app.config["STAFF_IDLE_TIMEOUT" if user.is_staff else "SESSION_IDLE_TIMEOUT"]
-    return record.last_seen_at + idle <= now
+    return record.last_seen_at + _idle_timeout(user) <= now
 
 
 def load_user_from_session(user_id: str) -> User | None:
@@ -95,7 +107,7 @@ def load_user_from_session(user_id: str) -> User | None:
     now = utcnow()
     if user.is_banned or _expired(record, user, now):
         return None
-    if now - record.last_seen_at >= TOUCH_INTERVAL:
+    if now - record.last_seen_at >= touch_interval(user):
         g.touch_session_id = record.id
     g.user_session = record
     return user

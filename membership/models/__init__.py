@@ -12,7 +12,7 @@ from membership.models.comment import (
     ReportStatus,
 )
 from membership.models.outbox import OutboxEmail
-from membership.models.setting import SiteSetting
+from membership.models.setting import CacheVersion, SiteSetting
 from membership.models.sponsorship import (
     Frequency,
     Recognition,
@@ -36,6 +36,7 @@ __all__ = [
     "Article",
     "ArticleStatus",
     "AuditEvent",
+    "CacheVersion",
     "Comment",
     "CommentLike",
     "CommentReport",
