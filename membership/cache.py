@@ -16,11 +16,14 @@ the database, and the cache is left alone for `OUTAGE_BACKOFF` seconds so that e
 does not wait for a dead server.
 """
 
+import contextlib
 import hashlib
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, g, has_app_context
@@ -87,12 +90,49 @@ def store(key: str, value: Any, timeout: int) -> None:
 
 
 def claim(key: str) -> bool:
-    """Take the rebuild lock for a key (atomic `add`); True also when the cache is down."""
-    return bool(_call("add", f"lock:{key}", 1, LOCK_SECONDS, default=True))
+    """Take the rebuild lock for a key; True also when the cache is down.
+
+    Redis's `add` (SET NX) is atomic. The file cache's `add` checks, then writes, so two
+    processes could both win: its locks are files created with O_EXCL instead.
+    """
+    directory = _lock_directory()
+    if directory is None:
+        return bool(_call("add", f"lock:{key}", 1, LOCK_SECONDS, default=True))
+    path = directory / hashlib.sha256(key.encode()).hexdigest()
+    for _attempt in range(2):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - path.stat().st_mtime < LOCK_SECONDS:
+                    return False
+                path.unlink()  # left by a worker that died while rebuilding
+            except FileNotFoundError:
+                pass
+        except OSError as error:
+            log.warning("cache lock unavailable: %r", error)
+            return True
+    return False
 
 
 def release(key: str) -> None:
-    _call("delete", f"lock:{key}", default=False)
+    directory = _lock_directory()
+    if directory is None:
+        _call("delete", f"lock:{key}", default=False)
+        return
+    with contextlib.suppress(OSError):
+        (directory / hashlib.sha256(key.encode()).hexdigest()).unlink()
+
+
+def _lock_directory() -> Path | None:
+    """Where the file cache keeps its rebuild locks (beside its entries); None for Redis."""
+    config = current_app.config
+    if config.get("CACHE_TYPE") not in ("FileSystemCache", "filesystem"):
+        return None
+    directory = Path(config["CACHE_DIR"] + "-locks")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def wait_for(key: str) -> Any:
