@@ -23,6 +23,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Hashable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -176,11 +177,15 @@ def site_version() -> int:
     """The site-wide version (settings, tiers, listings), read at most once per request."""
     if has_app_context() and "site_version" in g:
         return g.site_version
-    version = db.session.scalar(select(CacheVersion.version).where(CacheVersion.name == SITE))
-    version = version or 0
+    version = db.session.connection().execute(_site_version_statement()).scalar() or 0
     if has_app_context():
         g.site_version = version
     return version
+
+
+@lru_cache(maxsize=1)
+def _site_version_statement():
+    return select(CacheVersion.version).where(CacheVersion.name == SITE)
 
 
 def site_version_column():
