@@ -133,6 +133,19 @@ def test_the_signed_in_article_page_reads_a_fixed_few_statements_and_writes_noth
     assert len(statements.seen) <= 10, statements.seen
 
 
+@pytest.mark.parametrize("path", ["/", "/section/world", "/tag/harbors"])
+def test_listings_are_rendered_once_for_every_reader(client, signed_in, story, path):
+    """The list of stories is the same for everyone: a signed-in reader gets the copy an
+    anonymous reader's request built, without querying the articles."""
+    anonymous = signed_in.application.test_client()
+    anonymous.get(path)
+    signed_in.get(path)
+    with Statements() as statements:
+        page = signed_in.get(path).get_data(as_text=True)
+    assert "Harbor story" in page and "Sign out" in page
+    assert not [s for s in statements.seen if "FROM articles" in s], statements.seen
+
+
 def _age_session(minutes: float) -> None:
     db.session.execute(
         update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=minutes))

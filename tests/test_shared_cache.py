@@ -159,6 +159,7 @@ def test_a_write_through_one_server_is_served_by_the_other_at_once(world, write)
 def test_an_article_edit_reaches_the_listings_of_the_other_server(world):
     world.anonymous_b.get("/")
     assert world.anonymous_b.get("/").headers.get("X-Page-Cache") == "hit"
+    assert "Harbor story" in _served(world.reader_b, "/")  # the listing fragment, cached
     assert _edit_article(world, None).status_code == 302
     for page in (_served(world.anonymous_b, "/"), _served(world.reader_b, "/")):
         assert "Harbor story, revised" in page
