@@ -98,7 +98,16 @@ def claim(key: str) -> bool:
     """
     directory = _lock_directory()
     if directory is None:
-        return bool(_call("add", f"lock:{key}", 1, LOCK_SECONDS, default=True))
+        lock = f"lock:{key}"
+        if _call("add", lock, time.time(), LOCK_SECONDS, default=True):
+            return True
+        # cachelib's Redis `add` is SETNX then EXPIRE: a worker killed between the two leaves a
+        # lock without expiry. A lock older than LOCK_SECONDS is such a leftover: take it over.
+        taken_at = _call("get", lock, default=None)
+        if isinstance(taken_at, float) and time.time() - taken_at < LOCK_SECONDS:
+            return False
+        _call("delete", lock, default=False)
+        return bool(_call("add", lock, time.time(), LOCK_SECONDS, default=True))
     path = directory / hashlib.sha256(key.encode()).hexdigest()
     for _attempt in range(2):
         try:
@@ -167,7 +176,11 @@ def cached_fragment(key_parts: tuple, build: Callable[[], str], timeout: int) ->
             release(key)
     if value is not None:
         return value  # expired, but right for these versions: serve it while the lock holder works
-    return wait_for(key) or build()
+    value = wait_for(key)
+    if value is None:
+        value = build()  # the lock holder is late (or died): build, and keep the result
+        store(key, value, timeout)
+    return value
 
 
 # --- versions -----------------------------------------------------------------------------

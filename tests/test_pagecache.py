@@ -1,6 +1,8 @@
 """The shared page and fragment caches: shared HTML for readers who are not signed in, and only
 for them; one rebuild at a time; the site keeps serving when the cache is down."""
 
+import hashlib
+import os
 import threading
 import time
 
@@ -159,3 +161,30 @@ def test_the_site_keeps_serving_when_redis_is_down(redis_down, article, caplog):
     assert "shared cache unavailable" in caplog.text
     # After the first failure the cache is skipped for a few seconds: one warning, not one each.
     assert caplog.text.count("shared cache unavailable") == 1
+
+
+def _age_lock(key: str) -> None:
+    """Make the rebuild lock look as if a worker took it a minute ago and then died."""
+    old = time.time() - 60
+    directory = shared._lock_directory()
+    if directory is None:
+        shared.cache.set(f"lock:{key}", old, 0)  # no expiry: SETNX without its EXPIRE
+    else:
+        path = directory / hashlib.sha256(key.encode()).hexdigest()
+        os.utime(path, (old, old))
+
+
+def test_a_lock_left_by_a_dead_worker_is_taken_over(app):
+    key = shared.make_key("fragment", "orphan", 1)
+    assert shared.claim(key)
+    assert not shared.claim(key), "a live lock is respected"
+    _age_lock(key)
+    builds = []
+
+    def build() -> str:
+        builds.append(1)
+        return "<p>built</p>"
+
+    assert shared.cached_fragment(("orphan", 1), build, 30) == "<p>built</p>"
+    assert shared.cached_fragment(("orphan", 1), build, 30) == "<p>built</p>"
+    assert len(builds) == 1, "built once, then served from the cache"
