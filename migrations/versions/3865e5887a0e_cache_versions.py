@@ -5,6 +5,8 @@ Revises: 37d8014b6584
 Create Date: 2026-12-05 11:11:06.582007
 
 """
+import random
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -23,7 +25,9 @@ def upgrade():
         sa.Column('version', sa.Integer(), server_default='0', nullable=False),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_cache_versions')),
     )
-    op.bulk_insert(cache_versions, [{'name': 'site', 'version': 0}])
+    # A random start: a database created again never reuses the cache keys of the previous one
+    # (the file cache under instance/ outlives the SQLite file).
+    op.bulk_insert(cache_versions, [{'name': 'site', 'version': random.randrange(1, 2**30)}])
     with op.batch_alter_table('articles', schema=None) as batch_op:
         batch_op.add_column(sa.Column('version', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(
