@@ -8,8 +8,9 @@ write commits, every worker computes a new key, so nobody is served the old copy
 Entries also carry a "fresh until" time (`PAGE_CACHE_SECONDS`) for what no version covers
 (scheduled publication, comments closing automatically, supporter badges, display names). An
 expired entry is rebuilt by one worker, which takes a short lock (Redis SETNX, or a lock file
-created with O_EXCL beside the file cache); the others keep serving the expired copy meanwhile (it is still right for the current
-versions), so an expiry never makes every worker render at once.
+created with O_EXCL beside the file cache); the others keep serving the expired copy
+meanwhile (it is still right for the current versions), so an expiry never makes every worker
+render at once.
 
 The cache fails open: when Redis is unreachable, the error is logged, the site renders from
 the database, and the cache is left alone for `OUTAGE_BACKOFF` seconds so that each request
