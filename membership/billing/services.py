@@ -47,14 +47,23 @@ def active_tiers() -> list[Tier]:
 
 
 def customer_id_for(user: User) -> str:
-    """The reader's Stripe Customer id, created in Stripe once (our idempotency key).
+    """The reader's Stripe Customer id: created in Stripe once, and saved at once.
 
-    Nothing is written here: callers store the id after their other Stripe calls, so no database
-    write lock is held while Stripe is being asked (its webhooks may be arriving meanwhile).
+    The new id is committed in its own short transaction, before any other Stripe call of the
+    request. If creating the Checkout Session then fails and the request rolls back, the id
+    stays, so the retry reuses this customer: nothing is created twice, even if the reader
+    changed their name or email in between (the idempotency key covers the parameters, so
+    that case would otherwise make a second customer; before issue 15 it reused the key with
+    new parameters and Stripe refused it for 24 hours). Only reads precede this point in the
+    checkout requests, so the commit publishes nothing else; no lock is held while Stripe
+    answers the next call.
     """
-    return user.stripe_customer_id or gateway.create_customer(
-        user.email, user.display_name, user.id
-    )
+    if user.stripe_customer_id:
+        return user.stripe_customer_id
+    customer_id = gateway.create_customer(user.email, user.display_name, user.id)
+    user.stripe_customer_id = customer_id
+    db.session.commit()
+    return customer_id
 
 
 def _require_billable(user: User) -> None:
@@ -98,9 +107,8 @@ def start_checkout(user: User, tier_slug: str, interval: str) -> str:
             "success_url": external_url("billing.success") + "?session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": external_url("billing.plans"),
         },
-        idempotency_key=f"checkout-{user.id}-{price_id}-{window}",
+        key_scope=f"checkout-{user.id}-{window}",
     )
-    user.stripe_customer_id = customer_id
     log.info("checkout %s started for account #%s (%s)", session["id"], user.id, tier.slug)
     return session["url"]
 
@@ -339,9 +347,7 @@ def apply_tier_change(user: User, change: TierChange) -> Subscription:
             # Upgrades are invoiced at once; downgrades leave no hidden credit behind.
             "proration_behavior": "always_invoice" if change.is_upgrade else "none",
         },
-        idempotency_key=(
-            f"change-{record.stripe_subscription_id}-{change.price_id}-{int(time.time() // 60)}"
-        ),
+        key_scope=f"change-{record.stripe_subscription_id}-{int(time.time() // 60)}",
     )
     record = sync_subscription(updated)
     if change.is_upgrade:
