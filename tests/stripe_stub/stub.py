@@ -22,6 +22,7 @@ from ._pages import PagesMixin
 from ._payments import PaymentsMixin
 from ._preview import PreviewMixin
 from ._resources import ResourcesMixin
+from ._schema import SCHEMAS, check_shape, check_values
 from ._store import StoreMixin
 from ._util import API_VERSION, StripeError, decode_form, new_id
 
@@ -238,6 +239,9 @@ class StripeStub(
         scoped = idem if method in ("POST", "DELETE") else None
         try:
             with self._operation(request_id=headers["Request-Id"], idempotency_key=idem):
+                # Refused before anything runs: Stripe saves no idempotent result for these.
+                check_shape(params, SCHEMAS[endpoint])
+                check_values(params)
                 cached = self._idempotency.get(scoped) if scoped else None
                 if cached is not None:
                     if cached[0] != (method, path, params):
