@@ -1,8 +1,9 @@
-"""A checkout retried after a partial Stripe outage, as a reader meets it (issue 15).
+"""Retries and idempotency keys: a checkout retried after a partial Stripe outage (issue 15).
 
 Stripe creates the customer, then refuses the Checkout Session; the reader changes their name
 and email and clicks again at once. The retry must reach Checkout: an idempotency key is only
-ever sent again with the very same parameters, and the customer is not created twice.
+ever sent again with the very same parameters, and the customer is not created twice. The
+catalogue (tiers saved by an admin) is held to the same rule.
 """
 
 import re
@@ -153,3 +154,29 @@ def test_a_tier_renamed_after_a_failed_stripe_sync_saves(admin_client, stripe_st
     (product,) = stripe_stub._all("product")
     assert (saved.stripe_product_id, product["name"]) == (product["id"], "Patron of the news")
     assert saved.stripe_monthly_price_id and saved.stripe_yearly_price_id
+
+
+def test_a_price_changed_and_changed_back_is_sold_at_the_current_amount(admin_client, stripe_stub):
+    """5 -> 6 -> 5 within a day: the last save must not replay the first Price (lookup key lost)."""
+    tier = {
+        "name": "Friend",
+        "slug": "friend",
+        "description": "",
+        "benefits": "",
+        "yearly_price": "50",
+        "position": "1",
+        "active": "y",
+    }
+    assert (
+        admin_client.submit("/admin/tiers/new", {**tier, "monthly_price": "5"}).status_code == 302
+    )
+    saved = db.session.scalar(select(Tier))
+    for monthly in ("6", "5"):
+        response = admin_client.submit(
+            f"/admin/tiers/{saved.id}", {**tier, "monthly_price": monthly}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.refresh(saved)
+    price = stripe_stub._db[saved.stripe_monthly_price_id]
+    assert (price["unit_amount"], price["lookup_key"]) == (500, "membership_friend_month")
+    assert_keys_reused_only_with_the_same_parameters(stripe_stub)

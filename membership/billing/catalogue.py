@@ -45,7 +45,11 @@ def sync_tier(tier: Tier) -> list[str]:
         ):
             price_id = price["id"]
         else:
-            # A new Price takes over the lookup key; subscribers on the old one keep it.
+            # A new Price takes over the lookup key; subscribers on the old one keep it. The key
+            # names the Price it replaces: a failed save retried replays the same new Price, but
+            # going back to an earlier amount (5 -> 6 -> 5) makes a fresh one that takes the
+            # lookup key, instead of replaying the first Price, which no longer holds it.
+            replaced = price["id"] if price else "none"
             price_id = gateway.create_price(
                 {
                     "product": tier.stripe_product_id,
@@ -56,7 +60,7 @@ def sync_tier(tier: Tier) -> list[str]:
                     "transfer_lookup_key": True,
                     "metadata": {"tier": tier.slug},
                 },
-                key_scope=f"price-{key}",
+                key_scope=f"price-{key}-{replaced}",
             )
             changes.append(f"{tier.slug}: {interval} price {price_id} ({amount} {tier.currency})")
         if interval == Interval.MONTH:
