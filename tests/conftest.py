@@ -323,10 +323,10 @@ def runner(app):
 
 
 @pytest.fixture
-def shared_cache_config(tmp_path):
-    """Settings that turn the shared page and fragment caches on: Redis with a key prefix of
-    this test's own on PostgreSQL runs (failing in CI, skipped elsewhere, when Redis is
-    unreachable), files in a directory of this test's own on SQLite runs."""
+def shared_cache_config(tmp_path, request):
+    """Settings that turn the shared page and fragment caches on: Redis (`redis_url`: failing in
+    CI, skipped elsewhere, when unreachable) under a key prefix of this test's own on PostgreSQL
+    runs, files in a directory of this test's own on SQLite runs."""
     if not USING_POSTGRES:
         yield {
             "PAGE_CACHE_SECONDS": 30,
@@ -337,22 +337,16 @@ def shared_cache_config(tmp_path):
         return
     import redis
 
-    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and cannot be reached: {exc}")
-        pytest.skip(f"Redis not reachable: {exc}")
-    prefix = f"membership-test-{uuid.uuid4().hex[:12]}:"
+    target = request.getfixturevalue("redis_url")
+    prefix = f"{target.key_prefix}:cache-{uuid.uuid4().hex[:12]}:"
     yield {
         "PAGE_CACHE_SECONDS": 30,
         "CACHE_TYPE": "RedisCache",
-        "CACHE_REDIS_URL": url,
+        "CACHE_REDIS_URL": target.url,
         "CACHE_KEY_PREFIX": prefix,
         "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
+    client = redis.Redis.from_url(target.url, socket_connect_timeout=2)
     keys = list(client.scan_iter(match=f"{prefix}*", count=500))
     if keys:
         client.delete(*keys)
