@@ -52,7 +52,9 @@ def main() -> int:
         print("No results under mutants/: run `make mutation` first.", file=sys.stderr)
         return 1
     rows = {module_of(meta): tally(meta) for meta in metas}
-    header = f"{'module':36} {'mutants':>7} {'killed':>7} {'survived':>8} {'no test':>7} {'score':>7}"
+    header = (
+        f"{'module':36} {'mutants':>7} {'killed':>7} {'survived':>8} {'no test':>7} {'score':>7}"
+    )
     print(header)
     print("-" * len(header))
     for module, row in rows.items():
