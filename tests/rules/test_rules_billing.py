@@ -12,9 +12,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
-from membership.billing.catalogue import sync_tier
 from membership.extensions import db
-from membership.models import OutboxEmail, Subscription, Tier, User
+from membership.models import OutboxEmail, Subscription, User
 from membership.models.types import utcnow
 from tests.conftest import connect_webhooks, sign_in_with_two_factor, stripe_settings
 from tests.test_billing import checkout, session_id_of, subscribe
@@ -28,31 +27,6 @@ def app_config(stripe_stub):
 @pytest.fixture(autouse=True)
 def webhooks(app, stripe_stub):
     connect_webhooks(stripe_stub, app)
-
-
-@pytest.fixture
-def tiers(app, stripe_stub):
-    """Two paid tiers, synced to the stand-in Stripe."""
-    rows = [
-        Tier(slug="supporter", name="Supporter", monthly_price=500, yearly_price=5000, position=1),
-        Tier(slug="patron", name="Patron", monthly_price=1500, yearly_price=15000, position=2),
-    ]
-    db.session.add_all(rows)
-    db.session.flush()
-    for tier in rows:
-        sync_tier(tier)
-    db.session.commit()
-    return {tier.slug: tier for tier in rows}
-
-
-@pytest.fixture
-def member(app, make_user, login):
-    """A confirmed reader, signed in."""
-    user = make_user("member@example.org", display_name="Mia")
-    client = app.test_client()
-    assert login(client, user.email).status_code == 302
-    client.user = user
-    return client
 
 
 @pytest.fixture
