@@ -153,3 +153,65 @@ def test_approving_a_held_comment_restores_the_comment_count(
         page="/admin/comments?queue=held",
     )
     assert shown_count(app.test_client()) == "1"
+
+
+# --- likes and reports on comments in every state -----------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["pending", "removed", "deleted"])
+def test_a_comment_not_shown_cannot_be_liked(app, login, article, reader, other, status):
+    comment = comment_by(other, article, status=status)
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL)
+    assert response.status_code == 422
+    assert "This comment cannot be liked." in response.get_data(as_text=True)
+    assert db.session.get(Comment, comment.id).like_count == 0
+
+
+@pytest.mark.parametrize("status", ["removed", "deleted"])
+def test_a_comment_no_longer_shown_cannot_be_reported(app, login, article, reader, other, status):
+    comment = comment_by(other, article, status=status)
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 422
+    assert "This comment is no longer shown." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(CommentReport.id))) == 0
+
+
+def test_a_held_comment_can_still_be_reported(app, login, article, reader, other):
+    comment = comment_by(other, article, status="pending")
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 302
+    assert db.session.get(Comment, comment.id).open_report_count == 1
+    assert db.session.get(Comment, comment.id).status == "pending"
+
+
+def test_reporting_your_own_comment_says_why(app, login, article, reader):
+    comment = comment_by(reader, article)
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 403
+    assert "You cannot report your own comment." in response.get_data(as_text=True)
+
+
+def test_each_reader_reports_once_and_the_threshold_counts_readers(
+    app, login, article, reader, make_user
+):
+    comment = comment_by(reader, article, "Contentious")
+    clients = [signed_in_as(app, login, make_user(f"r{n}@example.org")) for n in range(3)]
+    first = clients[0].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    assert "A moderator will look at this comment." in clients[0].get(
+        first.headers["Location"]
+    ).get_data(as_text=True)
+    again = clients[0].submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert "You have already reported this comment." in clients[0].get(
+        again.headers["Location"]
+    ).get_data(as_text=True)
+    clients[1].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    shown = db.session.get(Comment, comment.id)
+    assert (shown.open_report_count, shown.status) == (2, "published"), "threshold is 3"
+    assert shown_count(app.test_client()) == "1"
+    clients[2].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    assert db.session.get(Comment, comment.id).status == "pending"
+    assert shown_count(app.test_client()) == "0"

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from membership.extensions import db
 from membership.models import Sponsorship, SponsorshipPayment
+from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.test_sponsors import give, session_of, wall_text
 
@@ -71,3 +72,44 @@ def test_a_bank_debit_gift_that_fails_is_marked_failed(member, stripe_stub, clie
     thanked = [m for m in mailbox.messages if "Thank you" in m["Subject"]]
     assert thanked == [], "no thank-you for money that never came"
     assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 0
+
+
+def monthly_gift_without_checkout_event(member, stub) -> Sponsorship:
+    """A monthly gift whose checkout.session.completed is lost: the other events suffice."""
+    response = give(
+        member, frequency="monthly", amount="10", public_name="", recognition="name_amount"
+    )
+    stub.complete_checkout(session_of(response))
+    stub.outbox[:] = [e for e in stub.outbox if not e["type"].startswith("checkout.")]
+    assert set(stub.deliver()) == {200}
+    return db.session.scalar(select(Sponsorship))
+
+
+def test_a_monthly_gift_is_recorded_from_its_subscription_events_alone(member, stripe_stub, client):
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    assert (sponsorship.user_id, sponsorship.amount, sponsorship.currency) == (
+        member.user.id,
+        1000,
+        "usd",
+    )
+    assert (sponsorship.status, sponsorship.frequency) == ("active", "monthly")
+    customer = db.session.get(type(member.user), member.user.id).stripe_customer_id
+    assert sponsorship.stripe_customer_id == customer
+    assert "Mara" in wall_text(client) and "$10 a month" in wall_text(client)
+    assert "$10 a month" in sponsorship_line(member)
+    assert queries.monthly_goal().raised == 1000
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [("past_due", "active"), ("unpaid", "canceled"), ("canceled", "canceled")],
+)
+def test_a_monthly_gift_follows_failed_payments(member, stripe_stub, outcome, status):
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    if outcome == "past_due":
+        stripe_stub.fail_payment(sponsorship.stripe_subscription_id)
+    else:
+        stripe_stub.exhaust_retries(sponsorship.stripe_subscription_id, final_status=outcome)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.get(Sponsorship, sponsorship.id).status == status
+    assert (queries.monthly_goal().raised == 1000) == (status == "active")
