@@ -225,12 +225,17 @@ def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub,
 
 
 def test_membership_ended_is_sent_once_however_often_the_subscription_is_synced(
-    app, member, stripe_stub, tiers
+    app, member, stripe_stub, tiers, mailbox
 ):
     record = subscribe(member, stripe_stub)
+    welcome = mailbox.text_of(mailbox.last("member@example.org"))
+    assert "Welcome to Supporter." in welcome and "http://portal.test/account" in welcome
     stripe_stub.exhaust_retries(record.stripe_subscription_id)
     assert set(stripe_stub.deliver()) == {200}
     assert emails_with_subject("Your membership has ended") == 1
+    ended = mailbox.text_of(mailbox.last("member@example.org"))
+    assert "Your Supporter membership has ended." in ended
+    assert "http://portal.test/membership" in ended
     # An operator repairs state later: every subscription is read again from Stripe.
     for _ in range(2):
         result = app.test_cli_runner().invoke(args=["stripe", "reconcile"])

@@ -128,11 +128,14 @@ def test_paying_yearly_for_the_same_tier_is_no_upgrade(
     assert "Nothing is charged now" in page
 
 
-def test_a_failed_payment_is_emailed_again_after_a_day(member, stripe_stub, tiers):
+def test_a_failed_payment_is_emailed_again_after_a_day(member, stripe_stub, tiers, mailbox):
     record = subscribe(member, stripe_stub)
     stripe_stub.fail_payment(record.stripe_subscription_id)
     stripe_stub.deliver()
     assert subjects().count("Your membership payment failed") == 1
+    text = mailbox.text_of(mailbox.last("member@example.org"))
+    assert "payment for your Supporter membership" in text
+    assert "http://portal.test/account" in text
     earlier = utcnow() - timedelta(days=1, minutes=1)
     db.session.execute(update(Subscription).values(payment_failed_notified_at=earlier))
     db.session.commit()
