@@ -84,3 +84,18 @@ wrk:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y wrk; \
 	}
+
+# Mutation testing (issue 15): mutmut on the money and access rules ([tool.mutmut] in
+# pyproject.toml), niced, two workers; then the score per module. Not part of `make test`.
+# Results stay in mutants/ (ignored): a second run only retests what changed.
+.PHONY: mutation coverage
+mutation: $(STAMP)
+	nice -n 10 $(BIN)/mutmut run --max-children 2
+	$(BIN)/python tools/mutation_report.py
+
+# Branch coverage of the unit suites (not e2e) on SQLite, per package.
+coverage: $(STAMP)
+	$(BIN)/coverage erase
+	HYPOTHESIS_PROFILE=dev $(BIN)/coverage run -m pytest -q -p no:xdist -p no:cacheprovider -m "not e2e"
+	$(BIN)/coverage json -q -o coverage.json
+	$(BIN)/python tools/coverage_report.py coverage.json
