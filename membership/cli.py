@@ -1,4 +1,4 @@
-"""`flask` commands: create-admin, seed-demo, mail deliver."""
+"""`flask` commands: create-admin, seed-demo, mail deliver, stripe, members, rotate-secrets."""
 
 import sys
 import time
@@ -188,10 +188,11 @@ def stripe_reconcile(days: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    from membership import members_cli
+    from membership import members_cli, secrets_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(mail_group)
     app.cli.add_command(stripe_group)
     app.cli.add_command(members_cli.members_group)
+    app.cli.add_command(secrets_cli.rotate_secrets_command)
