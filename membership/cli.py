@@ -181,9 +181,15 @@ def stripe_reconcile(days: int) -> None:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     db.session.commit()
+    conflicts = [change for change in changes if change.startswith("CONFLICT")]
     for change in changes:
         click.echo(change)
-    click.echo(f"Reconciled: {len(changes)} change(s).")
+    click.echo(f"Reconciled: {len(changes) - len(conflicts)} change(s).")
+    if conflicts:
+        click.echo(
+            f"{len(conflicts)} subscription(s) NOT applied: the Stripe customer and the metadata "
+            "disagree about the member. See /admin/billing/conflicts."
+        )
 
 
 def register(app: Flask) -> None:
