@@ -23,7 +23,10 @@ BODY = "Reset your password: http://portal.test/reset-password/tok3n"
 
 
 def raw(sql: str):
-    return db.session.execute(text(sql)).all()
+    """Read, then end the transaction (an open one would block the migration's ALTER TABLE)."""
+    rows = db.session.execute(text(sql)).all()
+    db.session.rollback()
+    return rows
 
 
 def test_upgrade_encrypts_stored_secrets_and_downgrade_decrypts_them(migration_app):  # noqa: F811
@@ -56,6 +59,7 @@ def test_upgrade_encrypts_stored_secrets_and_downgrade_decrypts_them(migration_a
     assert db.session.get(User, 1).totp_secret == SECRET
     assert db.session.get(OutboxEmail, 1).text_body == BODY
     db.session.rollback()
+    db.session.expunge_all()
 
     flask_db(migration_app, "upgrade")  # a second run changes nothing
     assert raw("SELECT totp_secret FROM users") == [(stored,)]
