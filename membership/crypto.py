@@ -2,8 +2,9 @@
 
 A stored value reads `v1:<Fernet token>`. Fernet (AES-128-CBC with HMAC-SHA256, from the
 `cryptography` package) authenticates what it decrypts, so a value made under a key that is no
-longer configured fails loudly instead of decrypting to garbage. The version prefix leaves room for
-another scheme later; plaintext from before the encryption migration has no prefix and is refused.
+longer configured is refused (logged, and read as missing) instead of decrypting to garbage.
+The version prefix leaves room for another scheme later; plaintext from before the encryption
+migration has no prefix and is refused.
 
 Encryption always uses the current SECRET_KEY; decryption tries it, then each of
 SECRET_KEY_FALLBACKS, so a key can be rotated without losing anything
@@ -23,8 +24,6 @@ log = logging.getLogger(__name__)
 
 PREFIX = "v1:"
 # Fixed context: a key derived here is useless to anything else that derives from SECRET_KEY.
-log = logging.getLogger(__name__)
-
 HKDF_INFO = b"membership secrets at rest v1"
 HKDF_SALT = b"membership.crypto"
 
@@ -97,10 +96,6 @@ def current_box() -> Box:
         cached = (keys, Box(keys))
         app.extensions["secrets_box"] = cached
     return cached[1]
-
-
-def is_encrypted(value: str | None) -> bool:
-    return value is not None and value.startswith(PREFIX)
 
 
 class EncryptedField:
