@@ -12,7 +12,14 @@ from sqlalchemy import func, select, text
 
 from membership.billing import matching
 from membership.extensions import db
-from membership.models import AuditEvent, RecoveryCode, Subscription, SubscriptionConflict, User
+from membership.models import (
+    AuditEvent,
+    PendingTotpSecret,
+    RecoveryCode,
+    Subscription,
+    SubscriptionConflict,
+    User,
+)
 from tests.conftest import sign_in_with_two_factor
 from tests.test_forms_fuzz import CLEAN, NUL, WILD, form_data, submitted_text
 
@@ -94,10 +101,8 @@ def test_two_factor_setup_never_errors_and_a_wrong_code_stores_nothing(app, sign
     run()
     assert statuses[422], statuses
     # The setup still works after all that.
-    secret = db.session.execute(text("SELECT user_id FROM pending_totp_secrets")).all()
-    assert secret == [(user.id,)]
-    from membership.models import PendingTotpSecret
-
+    pending = db.session.execute(text("SELECT user_id FROM pending_totp_secrets")).all()
+    assert pending == [(user.id,)]
     code = pyotp.TOTP(db.session.get(PendingTotpSecret, user.id).secret).now()
     response = signed_in.post(f"{page}/enable", data={"code": code, "csrf_token": token})
     assert response.status_code == 200
