@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from membership import converters
 from membership.config import check_production, load_config
 from membership.crypto import configure_key_rotation
 
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
 
     configure_logging(app)
+    converters.register(app)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)

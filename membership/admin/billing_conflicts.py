@@ -72,8 +72,7 @@ def billing_conflicts():
     return _page()
 
 
-# Ids past PostgreSQL's integer range are a 404 here, not a database error.
-@bp.route("/billing/conflicts/<int(max=2147483647):conflict_id>/dismiss", methods=["POST"])
+@bp.route("/billing/conflicts/<int:conflict_id>/dismiss", methods=["POST"])
 def dismiss_billing_conflict(conflict_id: int):
     """Mark a conflict dealt with (audited); nothing is attached by this."""
     conflict = db.get_or_404(SubscriptionConflict, conflict_id)
