@@ -39,6 +39,10 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def development_secret_key(instance_path: str) -> str:
     """Return the development key stored in `instance/`, creating it on first use."""
     path = Path(instance_path) / "secret_key"
@@ -92,6 +96,9 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
+        # Old keys, comma-separated, newest first: they still verify sessions, CSRF tokens and
+        # emailed links and decrypt secrets at rest, but never sign or encrypt (README: rotation).
+        "SECRET_KEY_FALLBACKS": _env_list("SECRET_KEY_FALLBACKS"),
         "SITE_NAME": os.environ.get("SITE_NAME", "The Civic Ledger"),
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000" if development else ""),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, g, session
+from flask import current_app, flash, g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
@@ -105,12 +105,35 @@ def load_user_from_session(user_id: str) -> User | None:
         return None
     record, user = row
     now = utcnow()
+    if record.revoked_at is not None and user.is_suspended:
+        _explain_suspension(user)
+        return None
     if user.is_banned or _expired(record, user, now):
         return None
     if now - record.last_seen_at >= touch_interval(user):
         g.touch_session_id = record.id
     g.user_session = record
     return user
+
+
+def suspension_notice(user: User) -> str:
+    """Why a suspended member was signed out, and until when."""
+    until = (
+        f" until {user.suspended_until.strftime('%d %B %Y, %H:%M UTC')}"
+        if user.suspended_until
+        else " until further notice"
+    )
+    reason = f" Reason: {user.status_reason}." if user.status_reason else ""
+    return (
+        f"You were signed out because your account is suspended{until}.{reason} You can sign in "
+        "again to read; commenting and payments are paused while the suspension lasts."
+    )
+
+
+def _explain_suspension(user: User) -> None:
+    """The first request from a session the suspension ended (an open tab) says why, once."""
+    session.pop(SESSION_KEY, None)
+    flash(suspension_notice(user), "warning")
 
 
 def is_recent_login(window: timedelta | None = None) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from membership.access import LIVE_STATUSES, membership_of
+from membership.billing import matching
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
 from membership.mail import external_url, queue_email
@@ -135,18 +136,6 @@ def fulfil_from_success_page(session_id: str, user: User) -> bool:
     return fulfil_checkout_session(session) is not None
 
 
-def _find_user(stripe_subscription: dict) -> User | None:
-    metadata = stripe_subscription.get("metadata") or {}
-    user = None
-    if str(metadata.get("user_id", "")).isdigit():
-        user = db.session.get(User, int(metadata["user_id"]))
-    if user is None and stripe_subscription.get("customer"):
-        customer = stripe_subscription["customer"]
-        customer_id = customer if isinstance(customer, str) else customer.get("id")
-        user = db.session.scalar(select(User).where(User.stripe_customer_id == customer_id))
-    return user
-
-
 def _first_item(stripe_subscription: dict) -> dict:
     items = (stripe_subscription.get("items") or {}).get("data") or []
     return items[0] if items else {}
@@ -179,7 +168,15 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
     )
     previous_status = record.status if record is not None else None
     if record is None:
-        user = _find_user(stripe_subscription)
+        match = matching.match_member(stripe_subscription)
+        if match.conflict is not None:
+            # Never guess whose money this is: report it, attach nothing.
+            matching.record_conflict(stripe_subscription, match)
+            log.warning("subscription %s not applied: %s", stripe_id, match.conflict)
+            return None
+        user = match.user
+        if user is not None:
+            matching.resolve_conflict(stripe_id)
         if tier is None and user is None:
             log.info("ignoring subscription %s: not one of our memberships", stripe_id)
             return None
@@ -198,6 +195,14 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
             record = db.session.scalar(
                 select(Subscription).where(Subscription.stripe_subscription_id == stripe_id)
             )
+    elif record.user_id is None:
+        # Created unattached earlier (no member matched then): try again, by the same rules.
+        match = matching.match_member(stripe_subscription)
+        if match.conflict is not None:
+            matching.record_conflict(stripe_subscription, match)
+        elif match.user is not None:
+            record.user_id = match.user.id
+            matching.resolve_conflict(stripe_id)
     if tier is not None:
         record.tier_id = tier.id
     record.stripe_price_id = price.get("id")

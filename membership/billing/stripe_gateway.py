@@ -128,6 +128,15 @@ def create_customer(email: str, name: str, user_id: int) -> str:
     return str(customer.id)
 
 
+def retrieve_customer_email(customer_id: str) -> str | None:
+    """The customer's email in Stripe; None for a deleted customer or one without an email."""
+    customer = _call("customer lookup", _client().v1.customers.retrieve, customer_id)
+    if getattr(customer, "deleted", False):
+        return None
+    email = customer.to_dict().get("email")
+    return str(email) if email else None
+
+
 def create_checkout_session(params: dict[str, Any], key_scope: str) -> dict[str, Any]:
     """Create a Checkout Session; returns {"id", "url"}."""
     session = _call(

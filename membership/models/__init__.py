@@ -3,6 +3,7 @@
 from membership.models.article import AccessLevel, Article, ArticleStatus, Section, Tag
 from membership.models.audit import AuditEvent
 from membership.models.billing import Interval, StripeEvent, Subscription, Tier
+from membership.models.billing_conflict import SubscriptionConflict
 from membership.models.comment import (
     Comment,
     CommentLike,
@@ -12,6 +13,7 @@ from membership.models.comment import (
     ReportStatus,
 )
 from membership.models.outbox import OutboxEmail
+from membership.models.secrets import PendingTotpSecret
 from membership.models.setting import CacheVersion, SiteSetting
 from membership.models.sponsorship import (
     Frequency,
@@ -46,6 +48,7 @@ __all__ = [
     "MemberLabel",
     "MemberNote",
     "OutboxEmail",
+    "PendingTotpSecret",
     "Recognition",
     "RecoveryCode",
     "ReportReason",
@@ -58,6 +61,7 @@ __all__ = [
     "SponsorshipStatus",
     "StripeEvent",
     "Subscription",
+    "SubscriptionConflict",
     "Tag",
     "Tier",
     "User",
