@@ -19,7 +19,6 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from membership.auth.sessions import touch_current_session
 from membership.extensions import db
 from membership.mail import deliver_committed_mail
 
@@ -35,6 +34,7 @@ BASE_CSP = {
     "form-action": ["'self'"],
 }
 CSP_REGISTRY = "membership.csp_sources"
+AFTER_REQUEST_STEPS = "membership.after_request_steps"
 PRESERVED_ERROR_HEADERS = {"allow", "retry-after", "www-authenticate"}
 FRIENDLY_ERRORS = {
     400: "The request could not be understood. Check the form and try again.",
@@ -72,6 +72,11 @@ def register_csp_sources(app: Flask, name: str, sources: CspSources) -> None:
     blueprint registration, so this module never imports a feature (no import circle).
     """
     app.extensions.setdefault(CSP_REGISTRY, {})[name] = sources
+
+
+def register_after_request_step(app: Flask, step: Callable[[], None]) -> None:
+    """A feature's bookkeeping after each response (e.g. session activity); mail goes last."""
+    app.extensions.setdefault(AFTER_REQUEST_STEPS, []).append(step)
 
 
 def use_csp_sources(name: str) -> str:
@@ -133,7 +138,8 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def finish_request(response):
         """Record session activity, then send the emails this request committed."""
-        for step in (touch_current_session, deliver_committed_mail):
+        steps = [*app.extensions.get(AFTER_REQUEST_STEPS, []), deliver_committed_mail]
+        for step in steps:
             try:
                 step()
             except Exception:
