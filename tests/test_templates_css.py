@@ -19,8 +19,6 @@ STATIC = ROOT / "static"
 # and say what each one is for.
 HOOKS = {
     "cta": "footer call-to-action sections: the footer grid lays them out",
-    "sponsor-form": "hook for static/site.js (preset amount buttons)",
-    "presets": "hook for static/site.js (preset amount buttons)",
     "tier": "hook: a tier card on the plans page (styled as .card)",
 }
 

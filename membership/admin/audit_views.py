@@ -32,7 +32,7 @@ class AuditFilterForm(FlaskForm):
     action = StringField(
         "Event code",
         validators=[Optional(), Length(max=64)],
-        description='Starts with, e.g. "settings" or "article.publish".',
+        description='Starts with, e.g. "member." or "settings".',
     )
     actor = StringField(
         "Done by (email)", validators=[Optional(), Length(max=254)], render_kw={"type": "email"}
