@@ -154,7 +154,11 @@ def _save(article: Article | None):
             return redirect(url_for("admin.edit_article", article_id=saved.id))
     status = 422 if form.errors else 200
     return render_template(
-        "admin/article_form.html", form=form, article=article, button_form=ButtonForm()
+        "admin/article_form.html",
+        form=form,
+        article=article,
+        button_form=ButtonForm(),
+        now=utcnow(),
     ), status
 
 
