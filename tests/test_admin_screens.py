@@ -230,3 +230,12 @@ def test_the_admin_area_has_its_own_footer(admin_client, client):
     assert 'class="admin-footer"' in admin_page
     assert "See membership plans" not in admin_page
     assert "See membership plans" in client.get("/").get_data(as_text=True)
+
+
+def test_the_timeline_names_the_story_of_each_comment(admin_client, make_user, article):
+    member = make_user("rosa@example.org", display_name="Rosa Reader")
+    db.session.add(Comment(article_id=article.id, author_id=member.id, body="Hello"))
+    db.session.commit()
+    page = member_page(admin_client, member)
+    assert f"Commented on “{article.title}”" in page
+    assert f'href="/articles/{article.slug}#c' in page

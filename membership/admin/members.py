@@ -15,6 +15,7 @@ from membership.auth.sessions import revoke_sessions
 from membership.auth.standing import ban, reactivate, suspend
 from membership.extensions import db
 from membership.models import (
+    Article,
     AuditEvent,
     Comment,
     CommentReport,
@@ -270,11 +271,16 @@ def timeline(user: User) -> list[TimelineEntry]:
             entries.append(TimelineEntry(record.payment_failed_notified_at, "A payment failed"))
         if record.ended_at:
             entries.append(TimelineEntry(record.ended_at, f"Subscription to {tier} ended"))
-    for comment in db.session.scalars(
-        select(Comment).where(Comment.author_id == user.id).order_by(Comment.id.desc()).limit(50)
+    for comment, title in db.session.execute(
+        select(Comment, Article.title)
+        .join(Article, Article.id == Comment.article_id)
+        .where(Comment.author_id == user.id)
+        .order_by(Comment.id.desc())
+        .limit(50)
     ):
+        state = "" if comment.status == "published" else f", {comment.status}"
         entries.append(
-            TimelineEntry(comment.created_at, f"Commented (#{comment.id}, {comment.status})")
+            TimelineEntry(comment.created_at, f"Commented on “{title}” (#{comment.id}{state})")
         )
     for event in db.session.scalars(
         select(AuditEvent)
