@@ -142,7 +142,9 @@ def test_slug_clash_is_a_form_error(editor, section):
         ({"title": ""}, "This field is required."),
         ({"slug": "Not A Slug!"}, "Lower-case letters, digits and hyphens."),
         ({"access_level": "vip"}, "Not a valid choice."),
-        ({"cover_image_url": "javascript:alert(1)"}, "Invalid URL."),
+        ({"cover_image_url": "javascript:alert(1)"}, "Enter a full address starting with https://"),
+        ({"cover_image_url": "//evil.example/x.jpg"}, "or a path on this site starting with /"),
+        ({"cover_image_url": "static/cover.jpg"}, "e.g. /static/cover.jpg."),
         ({"section_id": "999"}, "Not a valid choice."),
         ({"published_at": "tomorrow"}, "Not a valid datetime value."),
     ],
@@ -152,6 +154,27 @@ def test_bad_article_input_is_a_form_error(editor, section, changes, message):
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalars(select(Article)).all() == []
+
+
+@pytest.mark.parametrize(
+    "cover", ["/static/covers/harbour.jpg", "https://images.example.org/a.jpg"]
+)
+def test_a_site_relative_or_full_cover_address_is_accepted(editor, section, cover):
+    response = editor.submit(
+        "/admin/articles/new", {**FORM, "section_id": section.id, "cover_image_url": cover}
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(Article.cover_image_url)) == cover
+
+
+def test_tag_names_keep_the_editors_spelling(editor, section):
+    response = editor.submit(
+        "/admin/articles/new", {**FORM, "section_id": section.id, "tags": "AI, local government"}
+    )
+    assert response.status_code == 302
+    article = db.session.scalar(select(Article))
+    assert sorted(tag.name for tag in article.tags) == ["AI", "local government"]
+    assert sorted(tag.slug for tag in article.tags) == ["ai", "local-government"]
 
 
 def test_comment_settings_change_the_gate(editor, make_article, app, make_user, login):

@@ -24,12 +24,20 @@ from membership.auth.forms import (
     TwoFactorForm,
 )
 from membership.auth.passwords import verify_password
-from membership.auth.sessions import mark_reauthenticated, sign_in, sign_out
+from membership.auth.sessions import (
+    mark_reauthenticated,
+    sign_in,
+    sign_out,
+    touch_current_session,
+)
 from membership.extensions import db, limiter
 from membership.models import User
 from membership.urls import is_safe_redirect, next_url
+from membership.web import register_after_request_step
 
 bp = Blueprint("auth", __name__)
+# Session activity is stamped after each response (web.py runs the step, importing no feature).
+bp.record_once(lambda state: register_after_request_step(state.app, touch_current_session))
 PENDING_2FA = "pending_2fa"
 PENDING_2FA_SECONDS = 300
 TokenOutcome = services.TokenOutcome

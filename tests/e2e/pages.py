@@ -37,7 +37,23 @@ PAGES: list[PageSpec] = [
     PageSpec("sponsor", "/sponsor", "Sponsor independent journalism"),
     PageSpec("sponsor-signed-in", "/sponsor", "Sponsor independent journalism", "reader"),
     PageSpec("sponsors-wall", "/sponsors", "Our sponsors"),
+    PageSpec("section", "/section/world", "World"),
+    PageSpec("tag", "/tag/local-government", re.compile(r"local government", re.I)),
+    PageSpec("reset-password", "/reset-password", "Reset your password"),
+    PageSpec("two-factor", "/account/two-factor", "Two-factor sign-in", "reader"),
+    # Every admin page. `{member}` and `{article}` are filled in by the checks (the ids of a
+    # demo reader with comments, and of the demo story).
     PageSpec("admin-dashboard", "/admin", "Dashboard", "admin"),
     PageSpec("admin-members", "/admin/members", re.compile(r"^Members \(\d[\d,]*\)$"), "admin"),
+    PageSpec("admin-member", "/admin/members/{member}", "Marta Lindqvist", "admin"),
+    PageSpec("admin-members-import", "/admin/members/import", "Import members", "admin"),
     PageSpec("admin-comments", "/admin/comments", "Comment moderation", "admin"),
+    PageSpec("admin-audit", "/admin/audit", "Audit log", "admin"),
+    PageSpec("admin-articles", "/admin/articles", "Articles", "admin"),
+    PageSpec("admin-article-new", "/admin/articles/new", "New article", "admin"),
+    PageSpec("admin-article-edit", "/admin/articles/{article}", DEMO_ARTICLE_TITLE, "admin"),
+    PageSpec("admin-tiers", "/admin/tiers", "Membership tiers", "admin"),
+    PageSpec("admin-tier-new", "/admin/tiers/new", "New tier", "admin"),
+    PageSpec("admin-settings", "/admin/settings", "Settings", "admin"),
+    PageSpec("admin-comment-settings", "/admin/settings/comments", "Comment settings", "admin"),
 ]
