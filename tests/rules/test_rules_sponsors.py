@@ -133,3 +133,20 @@ def test_a_members_gift_joins_their_account_whatever_email_they_type(member, str
     sponsorship = db.session.scalar(select(Sponsorship))
     assert sponsorship.user_id == member.user.id
     assert "$25" in sponsorship_line(member)
+
+
+def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
+    from datetime import timedelta
+
+    from membership.models.types import utcnow
+    from tests.test_sponsors import gift
+
+    sponsorship = gift(client, stripe_stub, amount="100")
+    charge = db.session.scalar(select(SponsorshipPayment.stripe_charge_id))
+    stripe_stub.refund(sponsorship.stripe_payment_intent_id, amount=4000)
+    assert set(stripe_stub.deliver()) == {200}
+    since = utcnow() - timedelta(days=1)
+    assert queries.totals_since(since) == 6000
+    stripe_stub.dispute(charge)
+    assert set(stripe_stub.deliver()) == {200}
+    assert queries.totals_since(since) == 0
