@@ -11,6 +11,7 @@ from membership.models.comment import (
     ReportReason,
     ReportStatus,
 )
+from membership.models.identity import MagicLink, WebAuthnChallenge, WebAuthnCredential
 from membership.models.outbox import OutboxEmail
 from membership.models.setting import SiteSetting
 from membership.models.sponsorship import (
@@ -42,6 +43,7 @@ __all__ = [
     "CommentStatus",
     "Frequency",
     "Interval",
+    "MagicLink",
     "MemberLabel",
     "MemberNote",
     "OutboxEmail",
@@ -61,4 +63,6 @@ __all__ = [
     "Tier",
     "User",
     "UserSession",
+    "WebAuthnChallenge",
+    "WebAuthnCredential",
 ]
