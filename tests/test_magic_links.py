@@ -1,4 +1,4 @@
-"""Magic links: "Email me a sign-in link", single use, 15 minutes, a button (GET changes nothing)."""
+"""Magic links: emailed, single use, 15 minutes; a button to press (a GET changes nothing)."""
 
 from collections import Counter
 from datetime import timedelta
@@ -163,7 +163,9 @@ def test_signing_in_with_a_link_starts_a_fresh_session(client, user, mailbox):
     client.post(path, data={"csrf_token": stale_token})
     assert db.session.scalar(select(func.count(UserSession.id))) == 1
     # The CSRF token from before the sign-in is dead (the session was cleared).
-    response = client.post("/account/profile", data={"csrf_token": stale_token, "display_name": "X"})
+    response = client.post(
+        "/account/profile", data={"csrf_token": stale_token, "display_name": "X"}
+    )
     assert response.status_code == 400
 
 
