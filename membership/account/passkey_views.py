@@ -10,6 +10,7 @@ from membership.auth.decorators import recent_login_required
 from membership.auth.passkey_views import CHALLENGE_KEY, options_response, refusal
 from membership.auth.second_factor import has_second_factor
 from membership.auth.sessions import current_session, is_recent_login, revoke_sessions
+from membership.auth.views import _login_account_limit
 from membership.extensions import db, limiter
 from membership.models import WebAuthnCredential
 
@@ -42,7 +43,7 @@ def _page(status: int = 200, rename_form=None, rename_id=None):
 
 @bp.route("/passkeys/options", methods=["POST"])
 @login_required
-@limiter.limit("20/minute", key_func=lambda: f"passkey-add:{current_user.id}")
+@limiter.limit(_login_account_limit, key_func=lambda: f"passkey-add:{current_user.id}")
 def passkey_registration_options():
     """A challenge for the browser to make a new passkey with (recent sign-in only)."""
     if not is_recent_login():
@@ -57,15 +58,14 @@ def passkey_registration_options():
 
 @bp.route("/passkeys", methods=["POST"])
 @login_required
-@limiter.limit("20/minute", key_func=lambda: f"passkey-add:{current_user.id}")
+@limiter.limit(_login_account_limit, key_func=lambda: f"passkey-add:{current_user.id}")
 def add_passkey():
     """Verify the new passkey and keep it; staff gaining their first second factor sign out
     their other sessions, which were opened without one."""
     if not is_recent_login():
         return refusal("For your security, enter your password again first.", 403)
     body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return refusal("The browser sent no passkey.")
+    body = body if isinstance(body, dict) else {}  # refused below, once the challenge is spent
     first_factor_only = current_user.is_staff and not has_second_factor(current_user)
     try:
         passkeys.register(

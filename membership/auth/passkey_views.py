@@ -23,17 +23,21 @@ def refusal(message: str, status: int = 400):
 
 
 def options_response(handle: str, options: str):
-    """Remember the challenge's handle in this browser's session; send the options."""
+    """Remember the challenge's handle in this browser's session; send the options.
+
+    A challenge this browser was given before and never used is dropped now.
+    """
+    passkeys.discard_challenge(session.get(CHALLENGE_KEY))
+    db.session.commit()
     session[CHALLENGE_KEY] = handle
     return current_app.response_class(options, mimetype="application/json")
 
 
 def credential_from_body():
-    """The credential the browser sent (a JSON object), or None."""
+    """The credential the browser sent, or None (the service refuses it after spending the
+    challenge, so a malformed attempt still uses up its challenge)."""
     body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return None, None
-    return body, body.get("credential")
+    return body.get("credential") if isinstance(body, dict) else None
 
 
 @bp.route("/login/passkey/options", methods=["POST"])
@@ -51,9 +55,7 @@ def passkey_sign_in():
     """Verify the assertion and sign its owner in: no password, no further step."""
     if current_user.is_authenticated:
         return refusal("You are already signed in.", 409)
-    body, credential = credential_from_body()
-    if body is None:
-        return refusal("The browser sent no passkey.")
+    credential = credential_from_body()
     try:
         user = passkeys.authenticate(session.pop(CHALLENGE_KEY, None), credential, passkeys.SIGN_IN)
     except passkeys.PasskeyError as error:
@@ -88,9 +90,7 @@ def passkey_second_factor():
     user = db.session.get(User, pending["uid"]) if pending else None
     if user is None:
         return refusal("Please sign in again.", 401)
-    body, credential = credential_from_body()
-    if body is None:
-        return refusal("The browser sent no passkey.")
+    credential = credential_from_body()
     try:
         passkeys.authenticate(
             session.pop(CHALLENGE_KEY, None), credential, passkeys.SECOND_FACTOR, user

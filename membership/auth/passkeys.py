@@ -108,6 +108,14 @@ def take_challenge(handle: object, purpose: str, user: User | None) -> bytes:
     return row.challenge
 
 
+def discard_challenge(handle: object) -> None:
+    """Drop a challenge that will not be used (the browser asked for a new one)."""
+    if isinstance(handle, str) and handle:
+        db.session.execute(
+            delete(WebAuthnChallenge).where(WebAuthnChallenge.handle_hash == _digest(handle))
+        )
+
+
 def passkeys_of(user: User) -> list[WebAuthnCredential]:
     return list(
         db.session.scalars(
@@ -235,7 +243,8 @@ def authenticate(handle: object, credential: object, purpose: str, user: User | 
     if record is None or (user is not None and record.user_id != user.id):
         raise PasskeyError("This passkey is not registered here.")
     owner = db.session.get(User, record.user_id)
-    if parsed.response.user_handle and parsed.response.user_handle != user_handle(owner):
+    handle_sent = parsed.response.user_handle
+    if handle_sent is not None and handle_sent != user_handle(owner):
         raise PasskeyError("This passkey is not registered here.")
     try:
         verified = webauthn.verify_authentication_response(
