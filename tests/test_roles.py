@@ -284,3 +284,10 @@ def test_set_role_survives_generated_arguments(runner, make_user, make_admin):
         db.session.rollback()
 
     check()
+
+
+def test_the_members_list_filters_by_every_role(admin_client, make_user):
+    make_user("writer@example.org", role="editor")
+    make_user("reader@example.org")
+    page = admin_client.get("/admin/members?role=editor").get_data(as_text=True)
+    assert "writer@example.org" in page and "reader@example.org" not in page
