@@ -17,7 +17,7 @@ from membership.extensions import db
 from membership.models import UserSession, WebAuthnChallenge, WebAuthnCredential
 from tests.conftest import PASSWORD
 from tests.soft_authenticator import SoftAuthenticator
-from tests.test_forms_fuzz import NO_LIMITS
+from tests.test_forms_fuzz import NO_LIMITS, WILD, form_data
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -213,3 +213,26 @@ def test_the_passkey_second_factor_survives_generated_payloads(
 
     check()
     assert set(statuses) == {400}, statuses
+
+
+def test_renaming_survives_generated_names(reader_with_passkey):
+    """The rename form: any name, repeated or missing, with extras: 302, 400 (NUL) or 422."""
+    _user, _authenticator, browser = reader_with_passkey
+    record_id = db.session.scalar(select(WebAuthnCredential.id))
+    token = browser.client.csrf_token("/account/passkeys")
+    statuses = Counter()
+
+    @settings()
+    @given(data=form_data({"name": (st.text(max_size=70), WILD)}))
+    def check(data):
+        response = browser.client.post(
+            f"/account/passkeys/{record_id}/rename", data={**data, "csrf_token": token}
+        )
+        assert response.status_code in (302, 400, 422), (response.status_code, data)
+        statuses[response.status_code] += 1
+        name = db.session.scalar(select(WebAuthnCredential.name))
+        assert 1 <= len(name) <= 60 and name == name.strip()
+
+    check()
+    assert statuses[302] and statuses[422], statuses
+    assert count(WebAuthnCredential) == 1
