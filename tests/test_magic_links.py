@@ -228,3 +228,29 @@ def test_opening_generated_tokens_never_signs_in_or_errors(make_app):
     with app.app_context():
         check()
     assert statuses[400]
+
+
+def test_ten_simultaneous_presses_of_one_link_sign_in_once(app, user, mailbox):
+    """The link is spent by a conditional UPDATE: one winner, the others find it used."""
+    import threading
+
+    ask_for_link(app.test_client(), user.email)
+    path = link_path(mailbox, user.email)
+    browsers = [app.test_client() for _ in range(10)]
+    tokens = [browser.csrf_token("/login") for browser in browsers]
+    barrier = threading.Barrier(len(browsers))
+    statuses: list[int] = []
+
+    def press_now(browser, token):
+        barrier.wait()
+        statuses.append(browser.post(path, data={"csrf_token": token}).status_code)
+
+    threads = [
+        threading.Thread(target=press_now, args=pair) for pair in zip(browsers, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302] + [400] * 9, statuses
+    assert db.session.scalar(select(func.count(UserSession.id))) == 1

@@ -427,3 +427,35 @@ def test_a_readers_passkey_is_not_asked_for_after_the_password(with_passkey, app
     assert response.status_code == 302
     assert not response.headers["Location"].endswith("/login/two-factor")
     assert is_signed_in(browser)
+
+
+def test_ten_simultaneous_uses_of_one_challenge_sign_in_once(with_passkey, app, authenticator):
+    """Ten browsers holding the same cookie and assertion: the challenge row goes to one."""
+    import threading
+
+    first = app.test_client()
+    options = sign_in_options(first)
+    cookie = first.get_cookie("membership_session").value
+    credential = authenticator.get(options)
+    browsers = []
+    for _ in range(10):
+        browser = app.test_client()
+        browser.set_cookie("membership_session", cookie, domain="localhost")
+        browsers.append((browser, browser.csrf_token("/reset-password")))
+    barrier = threading.Barrier(len(browsers))
+    statuses: list[int] = []
+
+    def send(browser, token):
+        barrier.wait()
+        response = browser.post(
+            "/login/passkey", json={"credential": credential}, headers={"X-CSRFToken": token}
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [400] * 9, statuses
+    assert count(WebAuthnChallenge) == 0
