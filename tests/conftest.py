@@ -511,3 +511,11 @@ def make_staff_client(app, make_admin):
         return client
 
     return factory
+
+
+@pytest.fixture
+def authenticator():
+    """A software WebAuthn authenticator for the test site (origin http://portal.test)."""
+    from tests.soft_authenticator import SoftAuthenticator
+
+    return SoftAuthenticator()

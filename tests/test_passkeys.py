@@ -1,7 +1,8 @@
 """Passkeys (WebAuthn): add, name and remove them; sign in with one; a passkey as staff's 2FA.
 
 The browser's side is played by tests/soft_authenticator.py (EC P-256 keys from `cryptography`);
-the server verifies with py_webauthn exactly as it does for a real browser.
+the server verifies with py_webauthn exactly as it does for a real browser. Staff and the second
+factor: tests/test_passkeys_staff.py.
 """
 
 from datetime import timedelta
@@ -13,14 +14,7 @@ from webauthn.helpers import base64url_to_bytes
 from membership.extensions import db
 from membership.models import UserSession, WebAuthnChallenge, WebAuthnCredential
 from membership.models.types import utcnow
-from tests.conftest import PASSWORD
 from tests.soft_authenticator import AT, UP, SoftAuthenticator
-
-
-@pytest.fixture
-def authenticator():
-    """A software authenticator for the test site (origin http://portal.test)."""
-    return SoftAuthenticator()
 
 
 def post_json(client, url: str, body: dict | None = None, *, page: str = "/reset-password"):
@@ -326,109 +320,6 @@ def test_a_registration_cannot_be_replayed_into_another_account(
     assert count(WebAuthnCredential) == 1
 
 
-# --- staff: a passkey is the second factor --------------------------------------------------------
-
-
-@pytest.fixture
-def editor_with_passkey(app, make_user, login, authenticator):
-    """An editor whose only second factor is a passkey, and the browser that added it."""
-    editor = make_user("editor@example.org", role="editor")
-    client = app.test_client()
-    login(client, editor.email)
-    assert client.get("/admin").headers["Location"] == "/account/two-factor"
-    assert add_passkey(client, authenticator).status_code == 200
-    client.user = editor
-    return client
-
-
-def test_a_passkey_counts_as_staff_second_factor(editor_with_passkey, app, authenticator):
-    assert editor_with_passkey.get("/admin/articles").status_code == 200
-    browser = app.test_client()
-    assert sign_in_with_passkey(browser, authenticator).status_code == 200
-    assert browser.get("/admin/articles").status_code == 200
-
-
-def test_staffs_first_passkey_ends_their_other_sessions(app, make_user, login, authenticator):
-    editor = make_user("editor@example.org", role="editor")
-    first, second = app.test_client(), app.test_client()
-    login(first, editor.email)
-    login(second, editor.email)
-    assert add_passkey(first, authenticator).status_code == 200
-    assert is_signed_in(first)
-    assert not is_signed_in(second)  # opened with the password alone
-
-
-def test_staff_with_a_passkey_need_it_after_the_password(editor_with_passkey, app, authenticator):
-    editor = editor_with_passkey.user
-    browser = app.test_client()
-    response = browser.submit("/login", {"email": editor.email, "password": PASSWORD})
-    assert response.headers["Location"].endswith("/login/two-factor")
-    assert not is_signed_in(browser)
-    page = browser.get("/login/two-factor").get_data(as_text=True)
-    assert "Use a passkey" in page and 'name="code"' not in page
-    options = post_json(browser, "/login/two-factor/passkey/options")
-    options = options.get_json()
-    assert len(options["allowCredentials"]) == 1
-    response = post_json(
-        browser,
-        "/login/two-factor/passkey",
-        {"credential": authenticator.get(options)},
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert browser.get("/admin/articles").status_code == 200
-
-
-def test_someone_elses_passkey_is_no_second_factor(
-    editor_with_passkey, app, make_user, login, authenticator
-):
-    reader_key = SoftAuthenticator()
-    reader_client = app.test_client()
-    login(reader_client, make_user("reader@example.org").email)
-    assert add_passkey(reader_client, reader_key).status_code == 200
-    browser = app.test_client()
-    browser.submit("/login", {"email": editor_with_passkey.user.email, "password": PASSWORD})
-    options = post_json(browser, "/login/two-factor/passkey/options")
-    credential = reader_key.get(options.get_json())
-    response = post_json(browser, "/login/two-factor/passkey", {"credential": credential})
-    refused(response, "not registered")
-    assert not is_signed_in(browser)
-
-
-def test_the_passkey_step_needs_a_pending_sign_in(app, authenticator):
-    browser = app.test_client()
-    response = post_json(browser, "/login/two-factor/passkey/options")
-    assert response.status_code == 401
-    response = post_json(browser, "/login/two-factor/passkey", {"credential": {}})
-    assert response.status_code == 401
-
-
-def test_recovery_codes_keep_working_beside_a_passkey(app, make_admin, login, authenticator):
-    from membership.auth.twofactor import new_recovery_codes
-    from tests.conftest import sign_in_with_two_factor
-
-    admin = make_admin()
-    codes = new_recovery_codes(admin)
-    db.session.commit()
-    client = app.test_client()
-    sign_in_with_two_factor(client, admin)
-    assert add_passkey(client, authenticator).status_code == 200
-    browser = app.test_client()
-    browser.submit("/login", {"email": admin.email, "password": PASSWORD})
-    page = browser.get("/login/two-factor").get_data(as_text=True)
-    assert 'name="code"' in page and "Use a passkey" in page
-    response = browser.submit("/login/two-factor", {"code": codes[0]})
-    assert response.status_code == 302
-    assert browser.get("/admin").status_code == 200
-
-
-def test_a_readers_passkey_is_not_asked_for_after_the_password(with_passkey, app, user, login):
-    browser = app.test_client()
-    response = login(browser, user.email)
-    assert response.status_code == 302
-    assert not response.headers["Location"].endswith("/login/two-factor")
-    assert is_signed_in(browser)
-
-
 def test_ten_simultaneous_uses_of_one_challenge_sign_in_once(with_passkey, app, authenticator):
     """Ten browsers holding the same cookie and assertion: the challenge row goes to one."""
     import threading
@@ -459,3 +350,11 @@ def test_ten_simultaneous_uses_of_one_challenge_sign_in_once(with_passkey, app, 
         thread.join()
     assert sorted(statuses) == [200] + [400] * 9, statuses
     assert count(WebAuthnChallenge) == 0
+
+
+def test_a_readers_passkey_is_not_asked_for_after_the_password(with_passkey, app, user, login):
+    browser = app.test_client()
+    response = login(browser, user.email)
+    assert response.status_code == 302
+    assert not response.headers["Location"].endswith("/login/two-factor")
+    assert is_signed_in(browser)
