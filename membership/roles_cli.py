@@ -4,6 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from membership.admin.roles import RoleChangeError, change_role
+from membership.auth.second_factor import has_second_factor
 from membership.auth.services import find_user_by_email
 from membership.extensions import db
 
@@ -29,5 +30,5 @@ def set_role(email: str, role: str) -> None:
         click.echo(f"{user.email} is already {user.role}.")
         return
     click.echo(f"{user.email} is now {user.role}.")
-    if user.is_staff and user.totp_enabled_at is None:
+    if user.is_staff and not has_second_factor(user):
         click.echo("Staff need two-factor sign-in: they will be asked to set it up.")
