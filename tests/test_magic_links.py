@@ -254,3 +254,14 @@ def test_ten_simultaneous_presses_of_one_link_sign_in_once(app, user, mailbox):
         thread.join()
     assert sorted(statuses) == [302] + [400] * 9, statuses
     assert db.session.scalar(select(func.count(UserSession.id))) == 1
+
+
+def test_asking_is_rate_limited_per_ip_like_login(make_app):
+    """The login's per-IP limit applies too: many addresses from one IP get 429 in the end."""
+    app = make_app(LOGIN_LIMIT_PER_IP="3/minute")
+    with app.app_context():
+        client = app.test_client()
+        statuses = [
+            ask_for_link(client, f"reader{number}@example.org").status_code for number in range(4)
+        ]
+    assert statuses == [200, 200, 200, 429]
