@@ -199,7 +199,7 @@ def stripe_reconcile(days: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    from membership import members_cli, secrets_cli
+    from membership import members_cli, roles_cli, secrets_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
@@ -207,3 +207,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(stripe_group)
     app.cli.add_command(members_cli.members_group)
     app.cli.add_command(secrets_cli.rotate_secrets_command)
+    app.cli.add_command(roles_cli.set_role)

@@ -265,8 +265,6 @@ def test_bulk_label_and_suspend_on_the_filtered_selection(admin_client, make_use
     )
 
 
-def test_moderators_cannot_open_members(app, make_user, login):
-    moderator = make_user("mod@example.org", role="moderator")
-    client = app.test_client()
-    login(client, moderator.email)
+def test_moderators_cannot_open_members(make_staff_client):
+    client = make_staff_client("moderator")
     assert client.get("/admin/members").status_code == 403

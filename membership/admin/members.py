@@ -21,6 +21,7 @@ from membership.models import (
     CommentReport,
     MemberLabel,
     MemberNote,
+    Role,
     Subscription,
     Tier,
     User,
@@ -68,7 +69,7 @@ def filtered_members_query(args: Mapping) -> Select:
             )
     if args.get("status") in ("active", "suspended", "banned"):
         query = query.where(User.status == args["status"])
-    if args.get("role") in ("reader", "moderator", "admin"):
+    if args.get("role") in tuple(Role):
         query = query.where(User.role == args["role"])
     tier = args.get("tier")
     if tier:

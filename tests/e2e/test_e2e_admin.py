@@ -101,7 +101,9 @@ def test_a_moderator_hides_every_reported_comment(page, make_reader, site_data):
         comment_ids.append(site_data.post_comment(email, MODERATION_ARTICLE, body))
         site_data.report_comment(comment_ids[-1], reporter_email, "abuse")
     moderator_email, moderator_name = make_reader("Moderator", role="moderator")
-    sign_in(page, moderator_email, display_name=moderator_name)
+    # Staff roles need two-factor sign-in.
+    secret = site_data.enable_two_factor(moderator_email)
+    sign_in_with_code(page, moderator_email, secret, display_name=moderator_name)
 
     # The comments are on the story before anyone moderates them.
     page.goto(f"/articles/{MODERATION_ARTICLE}")

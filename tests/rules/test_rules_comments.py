@@ -128,7 +128,7 @@ def test_an_unconfirmed_reader_cannot_like_or_report(app, login, article, make_u
 
 
 def test_approving_a_held_comment_restores_the_comment_count(
-    app, login, article, reader, make_user
+    app, login, article, reader, make_staff_client
 ):
     set_setting("hold_links", True)
     db.session.commit()
@@ -138,7 +138,7 @@ def test_approving_a_held_comment_restores_the_comment_count(
     assert held.status == "pending"
     assert shown_count(app.test_client()) == "0"
 
-    moderator = signed_in_as(app, login, make_user("mod@example.org", role="moderator"))
+    moderator = make_staff_client("moderator")  # staff sign in with a second factor
     response = moderator.submit(
         "/admin/comments/moderate",
         {"action": "approve", "ids": [str(held.id)], "queue": "held"},
