@@ -84,3 +84,10 @@ wrk:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y wrk; \
 	}
+
+# Flame graphs (py-spy) of the signed-in article page, an anonymous cache miss and a comment POST,
+# on a small copy of the bench dataset: bench/profiles/$(PROFILE_LABEL)-*.svg and *.txt.
+PROFILE_LABEL ?= after
+.PHONY: profile
+profile: $(STAMP)
+	PROFILE_LABEL=$(PROFILE_LABEL) BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(BIN)/python bench/flames.py
