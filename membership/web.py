@@ -15,9 +15,10 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from membership.auth.sessions import touch_current_session
+from membership.auth.sessions import stamp_activity_in_commit, touch_current_session
 from membership.extensions import db
 from membership.mail import deliver_committed_mail
 
@@ -68,6 +69,9 @@ def content_security_policy() -> str:
 
 def register_request_hooks(app: Flask) -> None:
     """Install the hooks and the error handlers on the app."""
+    # Once per process: `db.session` is one scoped session shared by every app instance.
+    if not event.contains(db.session, "before_commit", stamp_activity_in_commit):
+        event.listen(db.session, "before_commit", stamp_activity_in_commit)
 
     @app.before_request
     def assign_request_id() -> None:
