@@ -1,0 +1,170 @@
+"""Finding members: the filters of /admin/members (and of the export), and its pager.
+
+Built for 100,000 members: prefix searches that indexes serve (`ix_users_email_pattern`,
+`ix_users_display_name_lower` on PostgreSQL), plan and tier filters as uncorrelated
+`IN (subquery)` (hashed once, not probed per row), and a count that stops at COUNT_CAP.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+
+from membership.access import LIVE_STATUSES
+from membership.extensions import db
+from membership.models import MemberLabel, Sponsorship, Subscription, Tier, User
+from membership.models.types import utcnow
+
+SORTS = {
+    "newest": (User.created_at.desc(), User.id.desc()),
+    "oldest": (User.created_at.asc(), User.id.asc()),
+    "email": (User.email.asc(),),
+    "name": (User.display_name.asc(), User.id.asc()),
+}
+
+
+def _date(value: str | None, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime((value or "").strip(), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
+def _prefix(column, q: str):
+    """`column LIKE 'q%'` with q's wildcards escaped (served by a pattern-ops index)."""
+    pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return column.like(pattern, escape="\\")
+
+
+def _live_subscriber_ids(tier_id=None) -> Select:
+    """Ids of members with a live subscription (to `tier_id` if given): for `IN (subquery)`.
+
+    Uncorrelated, so PostgreSQL hashes it once instead of probing it for every user row.
+    """
+    query = select(Subscription.user_id).where(
+        Subscription.status.in_(LIVE_STATUSES), Subscription.user_id.is_not(None)
+    )
+    return query if tier_id is None else query.where(Subscription.tier_id == tier_id)
+
+
+def _badge_sponsor_ids(now: datetime) -> Select:
+    """Ids of members whose sponsorship allows a badge: `access.sponsor_condition`'s rule."""
+    return select(Sponsorship.user_id).where(
+        Sponsorship.user_id.is_not(None),
+        Sponsorship.show_badge.is_(True),
+        or_(
+            Sponsorship.status == "active",
+            and_(Sponsorship.status == "paid", Sponsorship.created_at > now - timedelta(days=365)),
+        ),
+    )
+
+
+def filtered_members_query(args: Mapping) -> Select:
+    """Members matching the list's filters (q, status, tier, plan, sponsor, joined, 2FA, label)."""
+    now = utcnow()
+    query = select(User)
+    q = (args.get("q") or "").strip().lower()[:254]
+    if q:
+        if "@" in q:
+            query = query.where(_prefix(User.email, q))
+        else:
+            query = query.where(
+                or_(_prefix(User.email, q), _prefix(func.lower(User.display_name), q))
+            )
+    if args.get("status") in ("active", "suspended", "banned"):
+        query = query.where(User.status == args["status"])
+    if args.get("role") in ("reader", "moderator", "admin"):
+        query = query.where(User.role == args["role"])
+    tier = args.get("tier")
+    if tier:
+        tier_id = select(Tier.id).where(Tier.slug == tier).scalar_subquery()
+        query = query.where(
+            or_(User.id.in_(_live_subscriber_ids(tier_id)), User.complimentary_tier_id == tier_id)
+        )
+    plan = args.get("plan")
+    complimentary = and_(
+        User.complimentary_tier_id.is_not(None),
+        or_(User.complimentary_until.is_(None), User.complimentary_until > now),
+    )
+    if plan == "paying":
+        query = query.where(User.id.in_(_live_subscriber_ids()))
+    elif plan == "complimentary":
+        query = query.where(complimentary)
+    elif plan == "free":
+        # `access.paying_condition`, negated, with the subscription part as NOT IN (subquery).
+        query = query.where(~complimentary, User.id.not_in(_live_subscriber_ids()))
+    if args.get("sponsor") == "yes":
+        query = query.where(User.id.in_(_badge_sponsor_ids(now)))
+    joined_from, joined_to = _date(args.get("from")), _date(args.get("to"), end=True)
+    if joined_from:
+        query = query.where(User.created_at >= joined_from)
+    if joined_to:
+        query = query.where(User.created_at <= joined_to)
+    if args.get("twofa") == "on":
+        query = query.where(User.totp_enabled_at.is_not(None))
+    elif args.get("twofa") == "off":
+        query = query.where(User.totp_enabled_at.is_(None))
+    if args.get("label"):
+        query = query.where(
+            exists().where(MemberLabel.user_id == User.id, MemberLabel.label == args["label"])
+        )
+    return query.order_by(*SORTS.get(args.get("sort") or "newest", SORTS["newest"]))
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page of the members list, with a count that stops at COUNT_CAP.
+
+    Counting every match of a broad filter costs a scan of the whole selection on each page
+    view; past COUNT_CAP the page says "10,000+" instead, and Next is known from one extra row.
+    """
+
+    items: list[User]
+    page: int
+    per_page: int
+    total: int
+    capped: bool
+
+    @property
+    def pages(self) -> int:
+        return max(-(-self.total // self.per_page), 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total or (
+            self.capped and len(self.items) == self.per_page
+        )
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}+" if self.capped else f"{self.total:,}"
+
+    @property
+    def pages_text(self) -> str:
+        return f"{self.pages:,}+" if self.capped else f"{self.pages:,}"
+
+
+COUNT_CAP = 1_000
+
+
+def members_page(query: Select, page: int, per_page: int) -> MemberPage:
+    """A page of `query` (offset pages) and its count, capped at COUNT_CAP."""
+    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
+    items = rows[:per_page]
+    matches = query.with_only_columns(User.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(matches)) or 0
+    return MemberPage(items, page, per_page, min(total, COUNT_CAP), total > COUNT_CAP)
