@@ -26,10 +26,10 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-# Indexes that only a migration declares (PostgreSQL expression indexes, which SQLite cannot
-# reflect): autogenerate must not offer to drop them. `ix_users_display_name_lower` is created
-# by migration 9f3c2a7d41b6.
-UNCOMPARED_INDEXES = frozenset({"ix_users_display_name_lower"})
+# Indexes that only a migration declares, one per database (a PostgreSQL expression index, which
+# SQLite cannot reflect, and a SQLite NOCASE index): autogenerate must not offer to drop them.
+# Both are created by migration 9f3c2a7d41b6.
+UNCOMPARED_INDEXES = frozenset({"ix_users_display_name_lower", "ix_users_display_name_nocase"})
 
 
 def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:

@@ -1,7 +1,7 @@
 """Finding members: the filters of /admin/members (and of the export), and its pager.
 
-Built for 100,000 members: prefix searches that indexes serve (`ix_users_email_pattern`,
-`ix_users_display_name_lower` on PostgreSQL), plan and tier filters as uncorrelated
+Built for 100,000 members: prefix searches that indexes serve (`_search`), plan and tier
+filters as uncorrelated
 `IN (subquery)` (hashed once, not probed per row), and a count that stops at COUNT_CAP.
 """
 
@@ -32,10 +32,29 @@ def _date(value: str | None, end: bool = False) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
 
 
-def _prefix(column, q: str):
-    """`column LIKE 'q%'` with q's wildcards escaped (served by a pattern-ops index)."""
+def _like_prefix(column, q: str):
+    """`column LIKE 'q%'` with q's wildcards escaped."""
     pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return column.like(pattern, escape="\\")
+
+
+def _search(q: str):
+    """Email or name starting with `q` (lower case), in a form each database's indexes serve.
+
+    PostgreSQL: `LIKE 'q%'` on the email (`ix_users_email_pattern`) and on
+    `lower(display_name)` (`ix_users_display_name_lower`), both with pattern operator classes.
+    SQLite: its LIKE ignores ASCII case, so it can use `ix_users_display_name_nocase` (a NOCASE
+    index) for the name; the email index is BINARY, so the email gets an explicit range too.
+    """
+    if "@" in q:
+        email = _like_prefix(User.email, q)
+        if db.session.get_bind().dialect.name == "sqlite":
+            email = and_(User.email >= q, User.email < q + "\U0010ffff", email)
+        return email
+    if db.session.get_bind().dialect.name == "sqlite":
+        email = and_(User.email >= q, User.email < q + "\U0010ffff", _like_prefix(User.email, q))
+        return or_(email, _like_prefix(User.display_name, q))
+    return or_(_like_prefix(User.email, q), _like_prefix(func.lower(User.display_name), q))
 
 
 def _live_subscriber_ids(tier_id=None) -> Select:
@@ -67,12 +86,7 @@ def filtered_members_query(args: Mapping) -> Select:
     query = select(User)
     q = (args.get("q") or "").strip().lower()[:254]
     if q:
-        if "@" in q:
-            query = query.where(_prefix(User.email, q))
-        else:
-            query = query.where(
-                or_(_prefix(User.email, q), _prefix(func.lower(User.display_name), q))
-            )
+        query = query.where(_search(q))
     if args.get("status") in ("active", "suspended", "banned"):
         query = query.where(User.status == args["status"])
     if args.get("role") in ("reader", "moderator", "admin"):

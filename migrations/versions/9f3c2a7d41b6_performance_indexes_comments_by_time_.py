@@ -9,8 +9,10 @@ Create Date: 2026-12-05 11:25:15.377767
   the members page's prefix search (`lower(display_name) LIKE 'abc%'`) is an index range scan.
   A btree with the pattern operator class serves prefixes, which is what the page searches;
   pg_trgm would serve infix matches too but needs an extension and a GIN index that every
-  user write must update. SQLite cannot use an expression index for LIKE (and cannot reflect
-  one, which would make autogenerate warn), so it scans: 100,000 short rows.
+  user write must update.
+- `ix_users_display_name_nocase` (SQLite only): `display_name COLLATE NOCASE`. SQLite's LIKE
+  ignores ASCII case, so it uses this index for `display_name LIKE 'abc%'` (it cannot for an
+  expression, and cannot reflect an expression index, which would make autogenerate warn).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -30,10 +32,14 @@ def upgrade():
         op.execute(
             'CREATE INDEX ix_users_display_name_lower ON users (lower(display_name) text_pattern_ops)'
         )
+    else:
+        op.execute('CREATE INDEX ix_users_display_name_nocase ON users (display_name COLLATE NOCASE)')
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP INDEX ix_users_display_name_lower')
+    else:
+        op.execute('DROP INDEX ix_users_display_name_nocase')
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_comments_created_at'))
