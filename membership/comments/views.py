@@ -75,7 +75,14 @@ def post(slug: str):
     target = url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}")
     pending = comment.status == "pending"
     if created:
-        db.session.commit()
+        # The response is a redirect: nothing read after this commit changed in it, so the
+        # signed-in user need not be selected again (for the headers) once it expires.
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
     else:
         db.session.rollback()  # a resubmitted form: nothing new, and no new pace stamp
     if created and pending:
