@@ -71,9 +71,9 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-# Benchmarks (issue 8, scripts in bench/): PostgreSQL on 127.0.0.1:5432 (user postgres); a
-# throwaway database `membership_bench` is created and dropped at the end. Prints a table and
-# writes bench/results.json. wrk comes from Debian's package.
+# Benchmarks (issues 8 and 11, scripts in bench/): PostgreSQL on 127.0.0.1:5432 (user postgres);
+# a throwaway database `membership_bench` is created and dropped at the end. Prints a table and
+# writes bench/results.json; about 12 minutes. wrk comes from Debian's package.
 BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 .PHONY: bench wrk
 bench: $(STAMP) wrk
