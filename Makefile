@@ -81,9 +81,9 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
 
-# Benchmarks (issue 8, scripts in bench/): PostgreSQL on 127.0.0.1:5432 (user postgres); a
-# throwaway database `membership_bench` is created and dropped at the end. Prints a table and
-# writes bench/results.json. wrk comes from Debian's package.
+# Benchmarks (issues 8 and 11, scripts in bench/): PostgreSQL on 127.0.0.1:5432 (user postgres);
+# a throwaway database `membership_bench` is created and dropped at the end. Prints a table and
+# writes bench/results.json; about 12 minutes. wrk comes from Debian's package.
 BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 .PHONY: bench wrk
 bench: $(STAMP) wrk
@@ -109,3 +109,10 @@ coverage: $(STAMP)
 	HYPOTHESIS_PROFILE=dev $(BIN)/coverage run -m pytest -q -p no:xdist -p no:cacheprovider -m "not e2e"
 	$(BIN)/coverage json -q -o coverage.json
 	$(BIN)/python tools/coverage_report.py coverage.json
+
+# Flame graphs (py-spy) of the signed-in article page, an anonymous cache miss and a comment POST,
+# on a small copy of the bench dataset: bench/profiles/$(PROFILE_LABEL)-*.svg and *.txt.
+PROFILE_LABEL ?= after
+.PHONY: profile
+profile: $(STAMP)
+	PROFILE_LABEL=$(PROFILE_LABEL) BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(BIN)/python bench/flames.py

@@ -40,7 +40,7 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dataset, loadgen  # noqa: E402
+from bench import dataset, loadgen, scenarios  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 BENCH_DB = "membership_bench"
@@ -68,15 +68,20 @@ MEMBER_QUERIES = [  # what a membership desk types: names, email prefixes, filte
     "from=2024-01-01&to=2024-03-31",
     "page=40",
 ]
-TARGETS = {
+TARGETS = {  # issue 11 (pages, rebuild, readers while posting) and issue 8 (write paths)
+    "article_signed_in_ratio": 0.25,
+    "article_anonymous_rendered_ratio": 0.25,
     "article_anonymous_ratio": 0.5,
-    "article_signed_in_ratio": 0.35,
     "home_anonymous_ratio": 0.6,
+    "home_signed_in_ratio": 0.25,
     "p99_ms": 100.0,
+    "rebuild_cpu_ms": 10.0,
     "statements_max": 10,
     "comment_posts_per_s": 200.0,
     "webhooks_per_s": 300.0,
+    "webhooks_updated_per_s": 150.0,
     "member_search_p50_ms": 30.0,
+    "member_search_p99_ms": 100.0,
     "export_s": 5.0,
     "export_memory_mb": 50.0,
 }
@@ -718,7 +723,15 @@ def bench_database(kind: str, settings: dict) -> dict:
         log("counting SQL statements and profiling in-process ...")
         result["statements"] = count_statements(app, data.slugs, f"{cookie_name}={viewer_forged}")
         result["profile"] = profiles(app, data, cookie_name, viewer_forged, forged, stub)
+        # Readers not used elsewhere: the comment POST pool stops well before them.
+        spare = forged[-PROFILE_CALLS - 60 : -PROFILE_CALLS]
+        log("timing the discussion rebuilt after a write, in-process ...")
+        result["discussion_rebuild"] = scenarios.discussion_rebuild(
+            app, data.slugs["rebuild"], spare[:22], cookie_name
+        )
+        log(f"  rebuild: {result['discussion_rebuild']}")
         article = f"/articles/{data.slugs['two-hundred']}"
+        article_2000 = f"/articles/{data.slugs['two-thousand']}"
 
         log("creating subscriptions in the stand-in Stripe ...")
         stripe_objects = stripe_subscriptions(
@@ -768,6 +781,8 @@ def bench_database(kind: str, settings: dict) -> dict:
             ("home_anonymous", "/", ()),
             ("home_anonymous_rendered", "/", ()),
             ("home_signed_in", "/", (f"Cookie: {viewer_cookie}",)),
+            ("article_2000_signed_in", article_2000, (f"Cookie: {viewer_cookie}",)),
+            ("article_2000_anonymous_rendered", article_2000, ()),
         ):
             status, _, _ = http_request(
                 port, "GET", path, headers=dict(h.split(": ", 1) for h in headers)
@@ -798,6 +813,24 @@ def bench_database(kind: str, settings: dict) -> dict:
                 f"  | worker CPU {page['worker_cpu_ms_per_request']:.1f} ms/request"
                 f" (hello {hello['worker_cpu_ms_per_request']:.1f})"
             )
+        # Readers (anonymous, as served) while one reader posts a comment every second -------
+        live = f"/articles/{data.slugs['live']}"
+        poster = scenarios.Poster(
+            lambda *a: http_request(port, *a), data.slugs["live"], spare[22:], cookie_name
+        )
+        poster.start()
+        try:
+            page = wrk(live)
+        finally:
+            poster.stop.set()
+            poster.join()
+        page["comments_posted"] = sum(1 for status in poster.statuses if status == 302)
+        page["post_statuses"] = sorted(set(poster.statuses))
+        pages["readers_while_posting"] = page
+        log(
+            f"  readers while posting: {page['rps']:.1f} req/s, p99 {page['p99_ms']:.1f} ms,"
+            f" {page['comments_posted']} comments posted meanwhile"
+        )
         hellos = [run["rps"] for run in pages["hello_runs"]]
         result["pages"] = pages
         result["hello_baseline_rps"] = round(sum(hellos) / len(hellos), 1)
@@ -991,14 +1024,22 @@ def evaluate(kind: str, r: dict) -> dict:
     checks: dict = {}
     pages = r.get("pages")
     if pages:
-        for name, key in (
-            ("article_anonymous", "article_anonymous_ratio"),
-            ("article_signed_in", "article_signed_in_ratio"),
-            ("home_anonymous", "home_anonymous_ratio"),
+        for name in (
+            "article_anonymous",
+            "article_anonymous_rendered",
+            "article_signed_in",
+            "home_anonymous",
+            "home_signed_in",
         ):
-            checks[key] = pages[name]["ratio_to_hello"] >= t[key]
-        for name in ("article_anonymous", "article_signed_in", "home_anonymous", "home_signed_in"):
+            checks[f"{name}_ratio"] = pages[name]["ratio_to_hello"] >= t[f"{name}_ratio"]
+        for name in ("article_anonymous", "article_signed_in", "home_anonymous"):
             checks[f"{name}_p99"] = pages[name]["p99_ms"] <= t["p99_ms"]
+        if "readers_while_posting" in pages:
+            checks["readers_while_posting_p99"] = (
+                pages["readers_while_posting"]["p99_ms"] <= t["p99_ms"]
+            )
+    if "discussion_rebuild" in r:
+        checks["rebuild"] = r["discussion_rebuild"]["cpu_ms_median"] <= t["rebuild_cpu_ms"]
     for viewer, counts in r.get("statements", {}).get("article", {}).items():
         if viewer not in ("anonymous", "signed_in"):
             continue
@@ -1009,9 +1050,15 @@ def evaluate(kind: str, r: dict) -> dict:
     if kind == "postgresql" and "webhooks" in r:
         rate = r["webhooks"]["ignored_event"]["recorded_per_s"]
         checks["webhooks"] = rate >= t["webhooks_per_s"]
+        rate = r["webhooks"]["subscription_updated"]["recorded_per_s"]
+        checks["webhooks_updated"] = rate >= t["webhooks_updated_per_s"]
     admin = r.get("admin", {})
     if isinstance(admin.get("member_search"), dict):
-        checks["member_search_p50"] = admin["member_search"]["p50_ms"] <= t["member_search_p50_ms"]
+        search = admin["member_search"]
+        checks["member_search"] = (
+            search["p50_ms"] <= t["member_search_p50_ms"]
+            and search["p99_ms"] <= t["member_search_p99_ms"]
+        )
     if isinstance(admin.get("member_export"), dict):
         export = admin["member_export"]
         checks["export_time"] = export["status"] == 200 and export["seconds"] <= t["export_s"]
@@ -1083,7 +1130,7 @@ def _search(r: dict) -> str:
     value = r["admin"]["member_search"]
     if isinstance(value, str):
         return value
-    marks = _mark(r["targets"], "member_search_p50")
+    marks = _mark(r["targets"], "member_search")
     return f"{value['p50_ms']:.0f} / {value['p99_ms']:.0f} ms{marks}"
 
 
@@ -1097,6 +1144,23 @@ def _export(r: dict) -> str:
     )
 
 
+def _rebuild(r: dict) -> str:
+    value = r["discussion_rebuild"]
+    return (
+        f"{value['cpu_ms_median']:.1f} / {value['cpu_ms_p90']:.1f} ms"
+        f" ({value['rounds']} rounds){_mark(r['targets'], 'rebuild')}"
+    )
+
+
+def _live(r: dict) -> str:
+    page = r["pages"]["readers_while_posting"]
+    return (
+        f"{page['rps']:,.0f} req/s, p50 {page['p50_ms']:.0f} ms, p99 {page['p99_ms']:.0f} ms"
+        f"{_mark(r['targets'], 'readers_while_posting_p99')};"
+        f" {page['comments_posted']} comments posted meanwhile"
+    )
+
+
 def _memory(r: dict) -> str:
     return " / ".join(f"{m['peak_rss_mb']:.0f} MB" for m in r["worker_memory"].values())
 
@@ -1107,17 +1171,24 @@ def _dataset(r: dict) -> str:
 
 ROWS = [
     ("hello route (baseline: run right before each page; mean, range)", _hello, ""),
-    ("article, 200 comments, anonymous", _page("article_anonymous", "article_anonymous_ratio"),
-     "ratio ≥ 0.5, p99 ≤ 100 ms"),
-    ("article, 200 comments, anonymous, rendered (cache-busting query string)",
-     _page("article_anonymous_rendered"), ""),
-    ("article, 200 comments, signed in", _page("article_signed_in", "article_signed_in_ratio"),
-     "ratio ≥ 0.35, p99 ≤ 100 ms"),
+    ("article, 200 comments, signed in",
+     _page("article_signed_in", "article_signed_in_ratio"), "ratio ≥ 0.25, p99 ≤ 100 ms"),
+    ("article, 200 comments, anonymous cache miss (new query string each request)",
+     _page("article_anonymous_rendered", "article_anonymous_rendered_ratio"), "ratio ≥ 0.25"),
+    ("article, 200 comments, anonymous as served",
+     _page("article_anonymous", "article_anonymous_ratio"), "ratio ≥ 0.5, p99 ≤ 100 ms"),
     ("home, anonymous", _page("home_anonymous", "home_anonymous_ratio"),
      "ratio ≥ 0.6, p99 ≤ 100 ms"),
     ("home, anonymous, rendered (cache-busting query string)", _page("home_anonymous_rendered"),
      ""),
-    ("home, signed in", _page("home_signed_in"), "p99 ≤ 100 ms"),
+    ("home, signed in", _page("home_signed_in", "home_signed_in_ratio"), "ratio ≥ 0.25"),
+    ("discussion rebuilt from the database right after a comment (200 to 220 comments), "
+     "worker CPU in-process, median / p90", _rebuild, "≤ 10 ms"),
+    ("readers (anonymous, as served) at 32 connections while one reader posts every second",
+     _live, "reader p99 ≤ 100 ms"),
+    ("article, 2,000 comments, signed in", _page("article_2000_signed_in"), "(known cost)"),
+    ("article, 2,000 comments, anonymous cache miss", _page("article_2000_anonymous_rendered"),
+     "(known cost)"),
     ("SQL statements per article page with 5 / 200 / 1,000 comments, anonymous, rendered",
      _statements("anonymous"), "all equal, ≤ 10"),
     ("… signed in", _statements("signed_in"), "all equal, ≤ 10"),
@@ -1130,8 +1201,8 @@ ROWS = [
     ("webhooks: signed events of an ignored type (verify, record once, commit)",
      _rate(("webhooks", "ignored_event"), "webhooks"), "≥ 300/s on PostgreSQL"),
     ("webhooks: customer.subscription.updated (re-fetched from the stand-in Stripe)",
-     _rate(("webhooks", "subscription_updated")), ""),
-    ("/admin/members search, p50 / p99 (1 connection)", _search, "p50 ≤ 30 ms"),
+     _rate(("webhooks", "subscription_updated"), "webhooks_updated"), "≥ 150/s on PostgreSQL"),
+    ("/admin/members search, p50 / p99 (1 connection)", _search, "p50 ≤ 30 ms, p99 ≤ 100 ms"),
     ("CSV export of 100,000 members: time, worker peak memory growth", _export, "≤ 5 s, ≤ 50 MB"),
     ("gunicorn workers' peak RSS (VmHWM) at the end", _memory, ""),
     ("dataset generation / schema migration", _dataset, "generation < 2 min on PostgreSQL"),
@@ -1143,7 +1214,7 @@ def table(results: dict) -> str:
     """The results as a Markdown table (printed, stored in results.json, pasted in the README)."""
     kinds = list(results["databases"])
     names = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
-    header = ["measure", *[names.get(k, k) for k in kinds], "target (issue 8)"]
+    header = ["measure", *[names.get(k, k) for k in kinds], "target (issues 8 and 11)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, cell, target in ROWS:
         cells = []
@@ -1163,7 +1234,7 @@ def main() -> int:
             for d in os.environ.get("BENCH_DATABASES", "postgresql,sqlite").split(",")
             if d.strip()
         ],
-        "duration": env_float("BENCH_DURATION", 10),
+        "duration": env_float("BENCH_DURATION", 8),
         "warmup": env_float("BENCH_WARMUP", 2),
         "connections": int(env_float("BENCH_CONNECTIONS", 32)),
         "threads": int(env_float("BENCH_THREADS", 2)),

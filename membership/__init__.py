@@ -75,12 +75,27 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects to this app."""
     from membership.auth.sessions import load_user_from_session
-    from membership.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
+    from membership.extensions import (
+        cache,
+        csrf,
+        db,
+        include_in_autogenerate,
+        limiter,
+        login_manager,
+        mail,
+        migrate,
+    )
 
     if app.config["MAIL_BACKEND"] == "locmem" and not app.config.get("TESTING"):
         app.config["MAIL_BACKEND"] = "membership.mail.OutboxDirEmailBackend"
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        include_object=include_in_autogenerate,
+    )
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)

@@ -3,13 +3,19 @@
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Select, delete, or_, select
 
 from membership import audit
-from membership.access import LIVE_STATUSES, paying_condition, sponsor_condition
+from membership.access import LIVE_STATUSES
 from membership.admin.audit_words import describe
+from membership.admin.members_search import (  # noqa: F401 - this module's public names
+    SORTS,
+    MemberPage,
+    filtered_members_query,
+    members_page,
+)
 from membership.auth.services import send_confirmation
 from membership.auth.sessions import revoke_sessions
 from membership.auth.standing import ban, reactivate, suspend
@@ -21,7 +27,6 @@ from membership.models import (
     CommentReport,
     MemberLabel,
     MemberNote,
-    Role,
     Subscription,
     Tier,
     User,
@@ -30,86 +35,11 @@ from membership.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-SORTS = {
-    "newest": (User.created_at.desc(), User.id.desc()),
-    "oldest": (User.created_at.asc(), User.id.asc()),
-    "email": (User.email.asc(),),
-    "name": (User.display_name.asc(), User.id.asc()),
-}
 MAX_LABEL = 40
 
 
 class MemberActionError(Exception):
     """An action on a member the rules refuse."""
-
-
-def _date(value: str | None, end: bool = False) -> datetime | None:
-    try:
-        day = datetime.strptime((value or "").strip(), "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
-
-
-def filtered_members_query(args: Mapping) -> Select:
-    """Members matching the list's filters (q, status, tier, plan, sponsor, joined, 2FA, label)."""
-    now = utcnow()
-    query = select(User)
-    q = (args.get("q") or "").strip().lower()[:254]
-    if q:
-        pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        if "@" in q:
-            query = query.where(User.email.like(pattern, escape="\\"))
-        else:
-            query = query.where(
-                or_(
-                    User.email.like(pattern, escape="\\"),
-                    func.lower(User.display_name).like(pattern, escape="\\"),
-                )
-            )
-    if args.get("status") in ("active", "suspended", "banned"):
-        query = query.where(User.status == args["status"])
-    if args.get("role") in tuple(Role):
-        query = query.where(User.role == args["role"])
-    tier = args.get("tier")
-    if tier:
-        subscribed = exists().where(
-            Subscription.user_id == User.id,
-            Subscription.status.in_(LIVE_STATUSES),
-            Subscription.tier_id == select(Tier.id).where(Tier.slug == tier).scalar_subquery(),
-        )
-        comp = User.complimentary_tier_id == (
-            select(Tier.id).where(Tier.slug == tier).scalar_subquery()
-        )
-        query = query.where(or_(subscribed, comp))
-    plan = args.get("plan")
-    if plan == "paying":
-        query = query.where(
-            exists().where(Subscription.user_id == User.id, Subscription.status.in_(LIVE_STATUSES))
-        )
-    elif plan == "complimentary":
-        query = query.where(
-            User.complimentary_tier_id.is_not(None),
-            or_(User.complimentary_until.is_(None), User.complimentary_until > now),
-        )
-    elif plan == "free":
-        query = query.where(~paying_condition(now))
-    if args.get("sponsor") == "yes":
-        query = query.where(sponsor_condition(now))
-    joined_from, joined_to = _date(args.get("from")), _date(args.get("to"), end=True)
-    if joined_from:
-        query = query.where(User.created_at >= joined_from)
-    if joined_to:
-        query = query.where(User.created_at <= joined_to)
-    if args.get("twofa") == "on":
-        query = query.where(User.totp_enabled_at.is_not(None))
-    elif args.get("twofa") == "off":
-        query = query.where(User.totp_enabled_at.is_(None))
-    if args.get("label"):
-        query = query.where(
-            exists().where(MemberLabel.user_id == User.id, MemberLabel.label == args["label"])
-        )
-    return query.order_by(*SORTS.get(args.get("sort") or "newest", SORTS["newest"]))
 
 
 def labels_for(user_ids: list[int]) -> dict[int, list[str]]:

@@ -41,8 +41,14 @@ def iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else ""
 
 
+FORMULA_STARTS = frozenset("'=+-@\t\r")
+
+
 def safe_cell(value: str) -> str:
-    return "'" + value if FORMULA.match(value) else value
+    # The first-character test spares the regex on nearly every cell of a large export.
+    if value and value[0] in FORMULA_STARTS and FORMULA.match(value):
+        return "'" + value
+    return value
 
 
 def unescape_cell(cell: str) -> str:

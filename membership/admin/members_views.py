@@ -29,7 +29,7 @@ BULK_LABELS = {
 def members():
     """Search and filter members (fast at 100,000: indexed prefix search, one page at a time)."""
     query = rules.filtered_members_query(request.args)
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False, count=True)
+    page = rules.members_page(query, page_number(), PER_PAGE)
     ids = [user.id for user in page.items]
     return render_template(
         "admin/members.html",

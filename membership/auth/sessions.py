@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, flash, g, session
+from flask import current_app, flash, g, has_app_context, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
@@ -182,3 +182,18 @@ def touch_current_session() -> None:
             update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
         )
         db.session.commit()
+
+
+def stamp_activity_in_commit(db_session) -> None:
+    """A `before_commit` hook: the activity stamp rides in the request's own transaction.
+
+    A request that commits anyway (a comment, a like, a form) then needs no second
+    transaction after the view; `touch_current_session` still commits alone for plain reads.
+    """
+    if not has_app_context():
+        return
+    session_id = g.pop("touch_session_id", None)
+    if session_id is not None:
+        db_session.execute(
+            update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow())
+        )

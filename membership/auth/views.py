@@ -11,6 +11,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy import event
 
 from membership.auth import services, twofactor
 from membership.auth.forms import (
@@ -27,6 +28,7 @@ from membership.auth.sessions import (
     mark_reauthenticated,
     sign_in,
     sign_out,
+    stamp_activity_in_commit,
     touch_current_session,
 )
 from membership.auth.signin import (
@@ -40,8 +42,20 @@ from membership.urls import is_safe_redirect, next_url
 from membership.web import register_after_request_step
 
 bp = Blueprint("auth", __name__)
-# Session activity is stamped after each response (web.py runs the step, importing no feature).
-bp.record_once(lambda state: register_after_request_step(state.app, touch_current_session))
+
+
+def _install_session_activity(state) -> None:
+    """Stamp session activity after each response, or inside the request's own commit.
+
+    Registered from here so that web.py, which runs the step, imports no feature.
+    """
+    register_after_request_step(state.app, touch_current_session)
+    # Once per process: `db.session` is one scoped session shared by every app instance.
+    if not event.contains(db.session, "before_commit", stamp_activity_in_commit):
+        event.listen(db.session, "before_commit", stamp_activity_in_commit)
+
+
+bp.record_once(_install_session_activity)
 TokenOutcome = services.TokenOutcome
 
 

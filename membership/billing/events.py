@@ -1,6 +1,6 @@
 """Stripe events about memberships: recorded once, applied by re-fetching the object."""
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from membership.billing import stripe_gateway as gateway
 from membership.billing.services import (
@@ -10,6 +10,7 @@ from membership.billing.services import (
 )
 from membership.extensions import db
 from membership.models import StripeEvent
+from membership.models.types import utcnow
 
 SUBSCRIPTION_EVENTS = {
     "customer.subscription.created",
@@ -32,13 +33,21 @@ def _invoice_subscription_id(invoice: dict) -> str | None:
 
 
 def record_event(event: dict) -> bool:
-    """Store the event id; False when it was already handled (the caller then does nothing)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(StripeEvent(id=event["id"], type=str(event.get("type", ""))[:100]))
-    except IntegrityError:
-        return False
-    return True
+    """Store the event id; False when it was already handled (the caller then does nothing).
+
+    One `INSERT ... ON CONFLICT DO NOTHING` (PostgreSQL and SQLite alike) instead of a savepoint
+    around an INSERT: no SAVEPOINT/RELEASE round trips. A concurrent delivery of the same event
+    waits on the primary key until the first transaction ends, then inserts nothing (or inserts,
+    if the first one rolled back), so the event still takes effect once.
+    """
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = db.session.execute(
+        dialect.insert(StripeEvent)
+        .values(id=event["id"], type=str(event.get("type", ""))[:100], created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(StripeEvent.id)  # a row only when inserted (rowcount is -1 on psycopg)
+    )
+    return inserted.first() is not None
 
 
 def handle_membership_event(event: dict) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, case, delete, false, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from membership.access import has_paid_access, may_read
@@ -24,7 +24,7 @@ from membership.models import (
     ReportReason,
     User,
 )
-from membership.models.types import utcnow
+from membership.models.types import UTCDateTime, utcnow
 from membership.settings import get_setting
 
 log = logging.getLogger(__name__)
@@ -131,12 +131,52 @@ def _check_body(body: str) -> str:
     return body
 
 
-def _lock_author(user: User) -> datetime | None:
-    """Serialise this reader's posts (a row lock on every database); returns the last post time."""
-    db.session.execute(
-        update(User).where(User.id == user.id).values(last_comment_at=User.last_comment_at)
+def _claim_post_slot(user: User, now: datetime) -> datetime | None:
+    """Lock the author's row and stamp `now` as their last post if the pace allows it.
+
+    One `UPDATE ... RETURNING` on every database: it serialises this reader's posts (a row lock
+    held until the transaction ends), checks the interval and records the new post time. It
+    returns the value the row holds afterwards: `now` when the slot was claimed, else the time
+    of the reader's last post. A refused post rolls back, so the stamp never outlives it.
+    """
+    interval = (
+        NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
     )
-    return db.session.scalar(select(User.last_comment_at).where(User.id == user.id))
+    stamp = literal(now, UTCDateTime)
+    slot_free = or_(User.last_comment_at.is_(None), User.last_comment_at <= now - interval)
+    return db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(last_comment_at=case((slot_free, stamp), else_=User.last_comment_at))
+        .returning(User.last_comment_at)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+
+
+def _earlier_or_duplicate(
+    user: User, body: str, submission_id: str | None, now: datetime
+) -> tuple[Comment | None, bool]:
+    """One query for both checks: (the comment this form already posted, is it a duplicate)."""
+    same_submission = Comment.submission_id == submission_id if submission_id else false()
+    # 1 for this form's earlier comment (sorted first), 0 for a duplicate (never NULL).
+    resubmitted = case((same_submission, 1), else_=0)
+    row = db.session.execute(
+        select(Comment.id, resubmitted.label("resubmitted"))
+        .where(
+            Comment.author_id == user.id,
+            or_(
+                same_submission,
+                and_(Comment.body == body, Comment.created_at > now - DUPLICATE_WINDOW),
+            ),
+        )
+        .order_by(resubmitted.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, False
+    if row.resubmitted:
+        return db.session.get(Comment, row.id), False
+    return None, True
 
 
 def post_comment(
@@ -147,7 +187,11 @@ def post_comment(
     reply_to: Comment | None = None,
     submission_id: str | None = None,
 ) -> tuple[Comment, bool]:
-    """Post a comment or reply; returns (comment, created). A resubmitted form returns the first."""
+    """Post a comment or reply; returns (comment, created). A resubmitted form returns the first.
+
+    The caller rolls back when nothing was created (a refusal or a resubmitted form), which
+    also undoes the pace stamp of `_claim_post_slot`.
+    """
     gate = comment_gate(user, article)
     if not gate.allowed:
         raise CommentRefused(gate.message, 403)
@@ -157,32 +201,20 @@ def post_comment(
     ):
         raise CommentRefused("That comment cannot be replied to.", 422)
 
-    last_post = _lock_author(user)
-    if submission_id:
-        earlier = db.session.scalar(
-            select(Comment).where(
-                Comment.author_id == user.id, Comment.submission_id == submission_id
-            )
-        )
-        if earlier is not None:
-            return earlier, False
     now = utcnow()
-    interval = (
-        NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
-    )
-    if last_post is not None and now - last_post < interval:
+    last_post = _claim_post_slot(user, now)
+    earlier, duplicate = _earlier_or_duplicate(user, body, submission_id, now)
+    if earlier is not None:
+        return earlier, False
+    if last_post != now:
+        interval = (
+            NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
+        )
         raise CommentRefused(
             f"You are commenting too fast. Wait {interval.seconds} seconds between comments.",
             429,
         )
-    duplicate = db.session.scalar(
-        select(Comment.id).where(
-            Comment.author_id == user.id,
-            Comment.body == body,
-            Comment.created_at > now - DUPLICATE_WINDOW,
-        )
-    )
-    if duplicate is not None:
+    if duplicate:
         raise CommentRefused("You posted the same comment a moment ago.", 422)
 
     thread_id = None
@@ -200,7 +232,6 @@ def post_comment(
         status=CommentStatus.PENDING if held else CommentStatus.PUBLISHED,
     )
     db.session.add(comment)
-    db.session.execute(update(User).where(User.id == user.id).values(last_comment_at=now))
     if not held:
         adjust_comment_counts(article.id, thread_id, +1)
     else:

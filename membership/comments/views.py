@@ -71,12 +71,25 @@ def post(slug: str):
     except services.CommentRefused as error:
         db.session.rollback()
         return render_article(article, error.status, comment_form=form, comment_error=error.message)
-    db.session.commit()
-    if created and comment.status == "pending":
+    # Read before the commit expires them: the redirect then needs no further SELECT.
+    target = url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}")
+    pending = comment.status == "pending"
+    if created:
+        # The response is a redirect: nothing read after this commit changed in it, so the
+        # signed-in user need not be selected again (for the headers) once it expires.
+        session = db.session()
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
+    else:
+        db.session.rollback()  # a resubmitted form: nothing new, and no new pace stamp
+    if created and pending:
         flash("Thank you. Your comment will appear once a moderator has read it.", "info")
     elif created:
         flash("Your comment is posted.", "success")
-    return _back_to(comment, article)
+    return redirect(target)
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])

@@ -50,6 +50,7 @@ class Comment(db.Model):
         Index(None, "article_id", "thread_id", "like_count"),
         Index(None, "thread_id", "created_at"),
         Index(None, "author_id", "created_at"),
+        Index(None, "created_at"),  # the dashboard's "comments today"
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -124,6 +124,13 @@ class User(UserMixin, db.Model):
         return self.is_confirmed and not self.is_suspended and not self.is_banned
 
 
+# Name searches use an index that migration 9f3c2a7d41b6 creates per database:
+# `ix_users_display_name_lower` (PostgreSQL, lower(display_name) text_pattern_ops) and
+# `ix_users_display_name_nocase` (SQLite, display_name COLLATE NOCASE). Neither is declared here:
+# SQLite cannot reflect expression indexes, so autogenerate would warn on every comparison (see
+# `membership.extensions.UNCOMPARED_INDEXES` and `admin.members_search._search`).
+
+
 class UserSession(db.Model):
     """One signed-in browser; revoking the row ends the session even for a copied cookie."""
 
