@@ -23,9 +23,9 @@ run: $(STAMP)
 	@echo
 	@echo "  Create an administrator with:  $(FLASK) create-admin you@example.org"
 	@echo "  Emails (confirmation links) are saved under instance/outbox/ and printed below."
-	@echo "  Serving on http://$(HOST):$(PORT)"
+	@echo "  Serving on http://$(HOST):$(PORT) (with the job worker beside it; Ctrl-C stops both)"
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	RUN_HOST=$(HOST) RUN_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .

@@ -191,9 +191,11 @@ def stripe_reconcile(days: int) -> None:
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     from membership import members_cli
+    from membership.jobs.cli import worker
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(mail_group)
     app.cli.add_command(stripe_group)
     app.cli.add_command(members_cli.members_group)
+    app.cli.add_command(worker)

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from membership.auth.sessions import touch_current_session
 from membership.extensions import db
-from membership.mail import deliver_committed_mail
+from membership.mail import wake_committed_mail
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,12 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def finish_request(response):
-        """Record session activity, then send the emails this request committed."""
-        for step in (touch_current_session, deliver_committed_mail):
+        """Record session activity, then queue delivery of the emails this request committed."""
+        for step in (touch_current_session, wake_committed_mail):
             try:
                 step()
             except Exception:
-                # Neither may undo the response: the emails stay queued for `mail deliver`.
+                # Neither may undo the response: the emails stay in the outbox for the sweep.
                 db.session.rollback()
                 log.exception("after-request step %s failed", step.__name__)
         return response

@@ -2,6 +2,7 @@
 
 from membership.admin import (  # noqa: F401  (routes register on import)
     audit_views,
+    jobs_views,
     members_io_views,
     members_views,
     moderation_views,

@@ -11,6 +11,7 @@ from membership.models.comment import (
     ReportReason,
     ReportStatus,
 )
+from membership.models.job import JobRecord
 from membership.models.outbox import OutboxEmail
 from membership.models.setting import CacheVersion, SiteSetting
 from membership.models.sponsorship import (
@@ -43,6 +44,7 @@ __all__ = [
     "CommentStatus",
     "Frequency",
     "Interval",
+    "JobRecord",
     "MemberLabel",
     "MemberNote",
     "OutboxEmail",
