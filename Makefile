@@ -84,3 +84,16 @@ wrk:
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y wrk; \
 	}
+
+# Several instances behind a real load balancer (deploy/): 3 gunicorn instances on :8101-8103,
+# nginx on :8100, one job worker, on the local PostgreSQL (database membership_cluster, created
+# and migrated) and Redis (keys and queue prefixed membership-cluster). Foreground; Ctrl-C stops
+# everything, as does `make cluster-stop` from another terminal.
+.PHONY: cluster cluster-stop
+cluster: $(STAMP)
+	deploy/cluster.sh
+
+cluster-stop:
+	@if [ -f run/cluster/honcho.pid ] && kill -0 $$(cat run/cluster/honcho.pid) 2>/dev/null; then \
+		kill -TERM $$(cat run/cluster/honcho.pid) && echo "Cluster stopping."; \
+	else echo "No cluster running."; fi
