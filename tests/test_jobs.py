@@ -345,3 +345,27 @@ def test_worker_command_runs_jobs_and_stops_on_sigterm(database_url, tmp_path, s
     assert "Worker on the sqlite queue" in output
     assert "Consumer exiting" in output
     assert len(mailbox.to("worker@example.org")) == 1
+
+
+def test_nightly_reconcile_with_stripe_unreachable_is_scheduled_for_a_retry(make_app):
+    from membership.jobs.tasks import nightly_reconcile
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_stub",
+        STRIPE_API_BASE=f"http://127.0.0.1:{port}",
+        STRIPE_WEBHOOK_SECRET="whsec_test",
+        STRIPE_TIMEOUT=1,
+    )
+    with app.app_context():
+        nightly_reconcile()
+        record = db.session.scalar(select(JobRecord))
+        assert record.name == "nightly_reconcile"
+        assert record.status == "retrying", "a passing outage is retried, not failed for good"
+        assert "PaymentProviderError" in record.error
+        retry = huey.scheduled()
+        assert [task.name.rsplit(".", 1)[-1] for task in retry] == ["nightly_reconcile"]
+        assert retry[0].retries == 2, "three retries in all, one used"
