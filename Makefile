@@ -97,3 +97,10 @@ cluster-stop:
 	@if [ -f run/cluster/honcho.pid ] && kill -0 $$(cat run/cluster/honcho.pid) 2>/dev/null; then \
 		kill -TERM $$(cat run/cluster/honcho.pid) && echo "Cluster stopping."; \
 	else echo "No cluster running."; fi
+
+# Steady mixed load through nginx against `make cluster` (tests/drills/soak.py): RSS growth of
+# the gunicorn workers, database connections, error rate and p99 per minute. Not in `make test`.
+MINUTES ?= 30
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m tests.drills.soak --minutes $(MINUTES)
