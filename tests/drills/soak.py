@@ -242,7 +242,8 @@ def report(recorder: Recorder, samples: list) -> int:
             before = sum(first[pid] for pid in kept)
             after = sum(last[pid] for pid in kept)
             change = (after - before) / before if before else 0.0
-            return f"{before / 1024:.1f} MB -> {after / 1024:.1f} MB ({change:+.1%}, {len(kept)} workers)"
+            mb = f"{before / 1024:.1f} MB -> {after / 1024:.1f} MB"
+            return f"{mb} ({change:+.1%}, {len(kept)} workers)"
 
         print(
             "gunicorn workers' RSS, from the first sample:", growth(samples[0][1], samples[-1][1])
