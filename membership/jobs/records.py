@@ -89,8 +89,9 @@ class QueueStats:
         }
 
 
-def queue_stats(sample: int = 500) -> QueueStats:
-    """Depth of the queue and the age of its oldest pending job."""
+def queue_stats(sample: int = 100) -> QueueStats:
+    """Depth of the queue and the age of its oldest pending job (both stores list the oldest
+    jobs first, so a sample of them holds the oldest)."""
     try:
         pending = huey.pending_count()
         scheduled = huey.scheduled_count()
