@@ -24,9 +24,9 @@ run: $(STAMP)
 	@echo "  Create an administrator, in a second terminal while this one serves:"
 	@echo "      $(FLASK) create-admin you@example.org"
 	@echo "  Emails (confirmation links) are saved under instance/outbox/ and printed below."
-	@echo "  Serving on http://$(HOST):$(PORT)"
+	@echo "  Serving on http://$(HOST):$(PORT) (with the job worker beside it; Ctrl-C stops both)"
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	RUN_HOST=$(HOST) RUN_PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
@@ -116,3 +116,22 @@ PROFILE_LABEL ?= after
 .PHONY: profile
 profile: $(STAMP)
 	PROFILE_LABEL=$(PROFILE_LABEL) BENCH_POSTGRES_URL=$(BENCH_POSTGRES_URL) $(BIN)/python bench/flames.py
+# Several instances behind a real load balancer (deploy/): 3 gunicorn instances on :8101-8103,
+# nginx on :8100, one job worker, on the local PostgreSQL (database membership_cluster, created
+# and migrated) and Redis (keys and queue prefixed membership-cluster). Foreground; Ctrl-C stops
+# everything, as does `make cluster-stop` from another terminal.
+.PHONY: cluster cluster-stop
+cluster: $(STAMP)
+	deploy/cluster.sh
+
+cluster-stop:
+	@if [ -f run/cluster/honcho.pid ] && kill -0 $$(cat run/cluster/honcho.pid) 2>/dev/null; then \
+		kill -TERM $$(cat run/cluster/honcho.pid) && echo "Cluster stopping."; \
+	else echo "No cluster running."; fi
+
+# Steady mixed load through nginx against `make cluster` (tests/drills/soak.py): RSS growth of
+# the gunicorn workers, database connections, error rate and p99 per minute. Not in `make test`.
+MINUTES ?= 30
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python -m tests.drills.soak --minutes $(MINUTES)

@@ -107,6 +107,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = None  # sessions are checked on the server instead
     login_manager.user_loader(load_user_from_session)
 
+    from membership import jobs
+
+    jobs.init_app(app)
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:

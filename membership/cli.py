@@ -200,6 +200,7 @@ def stripe_reconcile(days: int) -> None:
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
     from membership import members_cli, roles_cli, secrets_cli
+    from membership.jobs.cli import worker
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
@@ -208,3 +209,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(members_cli.members_group)
     app.cli.add_command(secrets_cli.rotate_secrets_command)
     app.cli.add_command(roles_cli.set_role)
+    app.cli.add_command(worker)

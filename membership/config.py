@@ -93,6 +93,7 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         development_secret_key(instance_path) if development else ""
     )
     mail_server = os.environ.get("MAIL_SERVER", "")
+    redis_url = os.environ.get("REDIS_URL", "")
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
@@ -166,6 +167,16 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "HTTP_CACHE_MAX_AGE": 10,
         "HTTP_STALE_WHILE_REVALIDATE": 30,
         **cache_settings(os.environ.get("REDIS_URL", ""), instance_path),
+        # Background jobs (membership/jobs): "redis" when REDIS_URL is set, else "sqlite" (a file
+        # under instance/, shared by every process of one machine); "immediate" runs each job
+        # in-line where it is queued (tests only).
+        "JOBS_STORE": os.environ.get("JOBS_STORE") or ("redis" if redis_url else "sqlite"),
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or redis_url,
+        "JOBS_SQLITE_PATH": os.environ.get("JOBS_SQLITE_PATH")
+        or str(Path(instance_path) / "jobs.sqlite3"),
+        # The queue's name; also the Redis key prefix, so two deployments can share one Redis.
+        "JOBS_QUEUE_NAME": os.environ.get("JOBS_QUEUE_NAME", "membership"),
+        "JOBS_WORKERS": _env_int("JOBS_WORKERS", 2),
         "WTF_CSRF_TIME_LIMIT": None,
         "DEBUG": False,
     }

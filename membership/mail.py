@@ -1,22 +1,26 @@
 """Outgoing mail through a transactional outbox.
 
 `queue_email` records the message in the same transaction as the action that causes it. Once that
-transaction commits, the request delivers it (`deliver_committed_mail`); if SMTP is down the row
-stays unsent and `flask --app app mail deliver` retries it later with a growing back-off, so no
-message is ever lost. Without `MAIL_SERVER`, messages are logged and written as `.eml` files under
+transaction commits, the request queues a background job for it (`wake_committed_mail`); the
+worker sends it (`send_one`). If SMTP is down the row stays unsent with a growing back-off and
+the worker's periodic sweep retries it (so does `flask --app app mail deliver`): no message is
+lost, and the outbox row, not the queue, says whether it was sent.
+Without `MAIL_SERVER`, messages are logged and written as `.eml` files under
 `instance/outbox/` instead of being sent.
 """
 
+import contextlib
 import logging
 import smtplib
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context, render_template, url_for
 from flask_mailman import EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from membership.extensions import db, mail
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 PENDING_KEY = "outbox_pending"
 COMMITTED_KEY = "outbox_committed"
 MAX_BACKOFF = timedelta(hours=6)
+# How long a claimed email is left to its sender before another job may try it.
+SEND_LEASE = timedelta(minutes=5)
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -79,51 +85,126 @@ def _forget_rolled_back_mail(session: Session, previous_transaction) -> None:
     session.info.pop(PENDING_KEY, None)
 
 
-def deliver_committed_mail() -> int:
-    """Deliver the emails committed by this request; failures wait for `mail deliver`."""
-    session = db.session()
-    ids = session.info.pop(COMMITTED_KEY, None)
+def wake_committed_mail() -> int:
+    """Queue a delivery job for each email this session committed; returns how many.
+
+    A request never talks to SMTP itself. If the queue cannot be reached the rows stay in the
+    outbox and the periodic sweep (membership/jobs/tasks.py) wakes them a minute later.
+    """
+    ids = db.session().info.pop(COMMITTED_KEY, None)
     if not ids:
         return 0
-    return deliver(select(OutboxEmail).where(OutboxEmail.id.in_(ids)))
+    from membership.jobs.tasks import deliver_email
+
+    for outbox_id in ids:
+        try:
+            deliver_email(outbox_id)
+        except Exception:
+            log.exception("could not queue outbox #%s; the sweep will", outbox_id)
+    return len(ids)
+
+
+def due_ids(*, settled_for: timedelta = timedelta(0), limit: int = 100) -> list[int]:
+    """Unsent emails whose next attempt is due (and, for the sweep, that a request's own job
+    has had `settled_for` to pick up first)."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(OutboxEmail.id)
+            .where(
+                OutboxEmail.sent_at.is_(None),
+                OutboxEmail.failed_at.is_(None),
+                OutboxEmail.next_attempt_at <= now,
+                (OutboxEmail.attempts > 0) | (OutboxEmail.created_at <= now - settled_for),
+            )
+            .order_by(OutboxEmail.id)
+            .limit(limit)
+        )
+    )
 
 
 def deliver_due(limit: int = 100) -> int:
     """Deliver unsent emails whose next attempt is due; returns how many were sent."""
-    query = (
-        select(OutboxEmail)
-        .where(OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= utcnow())
-        .order_by(OutboxEmail.id)
-        .limit(limit)
-    )
-    return deliver(query)
+    from membership.jobs import PermanentJobError
 
-
-def deliver(query) -> int:
-    """Send the unsent emails the query selects, locking them so two workers never both send."""
     sent = 0
-    rows = db.session.scalars(
-        query.where(OutboxEmail.sent_at.is_(None)).with_for_update(skip_locked=True)
-    ).all()
-    for email in rows:
-        try:
-            if email.text_body is None or email.html_body is None:
-                # Encrypted under a key no longer configured: it can never be sent.
-                raise OSError("body cannot be decrypted with the configured keys")
-            _send(email)
-        except (smtplib.SMTPException, OSError) as exc:
-            email.attempts += 1
-            email.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-            email.next_attempt_at = utcnow() + min(
-                timedelta(minutes=2**email.attempts), MAX_BACKOFF
-            )
-            log.warning("mail to outbox #%s failed (attempt %s): %s", email.id, email.attempts, exc)
-        else:
-            email.sent_at = utcnow()
-            email.attempts += 1
-            sent += 1
-    db.session.commit()
+    for outbox_id in due_ids(limit=limit):
+        # A permanent failure is recorded on the row (failed_at, last_error).
+        with contextlib.suppress(PermanentJobError):
+            sent += send_one(outbox_id) == "sent"
     return sent
+
+
+def send_one(outbox_id: int) -> str:
+    """Send one outbox email at most once: "sent", "deferred" (SMTP failed, back-off set) or
+    "skipped" (already sent, given up, not yet due, or being sent by another worker).
+
+    The row is claimed with a conditional UPDATE that pushes its next attempt a lease ahead, so
+    a job that runs twice, or two workers woken for one row, send it once. Only a crash between
+    the SMTP exchange and the commit below can repeat it (once the lease has passed).
+    """
+    from membership.jobs import PermanentJobError
+
+    now = utcnow()
+    claimed = db.session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.id == outbox_id,
+            OutboxEmail.sent_at.is_(None),
+            OutboxEmail.failed_at.is_(None),
+            OutboxEmail.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + SEND_LEASE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return "skipped"
+    email = db.session.get(OutboxEmail, outbox_id)
+    email.attempts += 1
+    try:
+        if email.text_body is None or email.html_body is None:
+            # Encrypted under a key no longer configured: it can never be sent.
+            raise PermanentJobError("body cannot be decrypted with the configured keys")
+        _check_address(email.to_address)
+        _send(email)
+    except PermanentJobError as exc:
+        email.failed_at = utcnow()
+        email.last_error = str(exc)[:1000]
+        db.session.commit()
+        log.warning("mail to outbox #%s failed for good: %s", email.id, exc)
+        raise
+    except (smtplib.SMTPException, OSError) as exc:
+        if _refused_for_good(exc):
+            email.failed_at = utcnow()
+            email.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            db.session.commit()
+            raise PermanentJobError(f"The mail server refused {email.to_address}: {exc}") from exc
+        email.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        email.next_attempt_at = utcnow() + min(timedelta(minutes=2**email.attempts), MAX_BACKOFF)
+        db.session.commit()
+        log.warning("mail to outbox #%s failed (attempt %s): %s", email.id, email.attempts, exc)
+        return "deferred"
+    email.sent_at = utcnow()
+    email.last_error = None
+    db.session.commit()
+    return "sent"
+
+
+def _check_address(address: str) -> None:
+    from membership.jobs import PermanentJobError
+
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PermanentJobError(f"Invalid address {address!r}: {exc}") from exc
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """A 5xx answer to every recipient: retrying cannot help."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _message in exc.recipients.values())
+    return False
 
 
 def _send(email: OutboxEmail) -> None:

@@ -21,7 +21,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from membership.extensions import db
-from membership.mail import deliver_committed_mail
+from membership.mail import wake_committed_mail
 
 log = logging.getLogger(__name__)
 
@@ -138,13 +138,13 @@ def register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def finish_request(response):
-        """Record session activity, then send the emails this request committed."""
-        steps = [*app.extensions.get(AFTER_REQUEST_STEPS, []), deliver_committed_mail]
+        """Record session activity, then queue delivery of the emails this request committed."""
+        steps = [*app.extensions.get(AFTER_REQUEST_STEPS, []), wake_committed_mail]
         for step in steps:
             try:
                 step()
             except Exception:
-                # Neither may undo the response: the emails stay queued for `mail deliver`.
+                # Neither may undo the response: the emails stay in the outbox for the sweep.
                 db.session.rollback()
                 log.exception("after-request step %s failed", step.__name__)
         return response

@@ -275,6 +275,8 @@ def make_app(database_url, smtp_server, tmp_path, monkeypatch):
             "ARGON2_PARALLELISM": 1,
             # Most tests change data behind the app's back; test_pagecache.py turns it on.
             "PAGE_CACHE_SECONDS": 0,
+            # Jobs run in-line through the real job code (tests/test_jobs.py runs a consumer).
+            "JOBS_STORE": "immediate",
         }
         config.update(overrides)
         application = create_app(config)

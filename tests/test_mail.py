@@ -68,12 +68,12 @@ def test_deliver_waits_for_the_backoff(make_app, mailbox):
 
 
 def test_rolled_back_action_sends_nothing(app, mailbox):
-    from membership.mail import deliver_committed_mail, queue_email
+    from membership.mail import queue_email, wake_committed_mail
 
     with app.test_request_context():
         queue_email("x@example.org", "Hello", "account_deleted", user=User(display_name="X"))
         db.session.rollback()
-        assert deliver_committed_mail() == 0
+        assert wake_committed_mail() == 0
     assert db.session.scalars(select(OutboxEmail)).all() == []
     assert mailbox.messages == []
 

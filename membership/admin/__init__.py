@@ -3,6 +3,7 @@
 from membership.admin import (  # noqa: F401  (routes register on import)
     audit_views,
     billing_conflicts,
+    jobs_views,
     members_io_views,
     members_views,
     moderation_views,

@@ -17,6 +17,7 @@ from membership.articles.views import render_article
 from membership.audit import record
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
+from membership.jobs.records import failure_summary
 from membership.models import Article, Tier
 from membership.models.types import utcnow
 from membership.settings import all_settings, get_setting, set_setting
@@ -96,6 +97,7 @@ def index():
         sponsorship=dashboard.sponsorship_totals(now),
         charts=charts,
         sponsoring_stories=totals_by_article(10),
+        failed_jobs=failure_summary(24),
     )
 
 

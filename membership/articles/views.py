@@ -139,11 +139,15 @@ def render_article(
 
 @bp.route("/healthz")
 def healthz():
-    """200 when the database answers, 503 when it does not."""
+    """200 when the database answers, 503 when it does not; with the job queue's depth and the
+    age of its oldest pending job, for a monitor to alert on (a stuck worker)."""
+    from membership.jobs.records import queue_stats
+
+    jobs = queue_stats().as_dict()
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         db.session.rollback()
         current_app.logger.warning("health check: database unreachable")
-        return {"status": "error", "database": "unreachable"}, 503
-    return {"status": "ok", "database": "ok"}
+        return {"status": "error", "database": "unreachable", "jobs": jobs}, 503
+    return {"status": "ok", "database": "ok", "jobs": jobs}

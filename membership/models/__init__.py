@@ -13,6 +13,7 @@ from membership.models.comment import (
     ReportStatus,
 )
 from membership.models.identity import MagicLink, WebAuthnChallenge, WebAuthnCredential
+from membership.models.job import JobRecord
 from membership.models.outbox import OutboxEmail
 from membership.models.secrets import PendingTotpSecret
 from membership.models.setting import CacheVersion, SiteSetting
@@ -46,6 +47,7 @@ __all__ = [
     "CommentStatus",
     "Frequency",
     "Interval",
+    "JobRecord",
     "MagicLink",
     "MemberLabel",
     "MemberNote",

@@ -30,3 +30,5 @@ class OutboxEmail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when delivery can never succeed (an address the server refuses): no more attempts.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -230,6 +230,14 @@ def start_app(
         server.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
+        # The job worker beside it, as in production: every email goes through the queue.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_healthy(server)
         if stripe is not None:
@@ -240,12 +248,13 @@ def start_app(
         if stripe is not None:
             stripe.webhook_url = None
             stripe.auto_deliver = False
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=5)
+        for process in (server.process, worker):
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
 
 
 def _wait_until_healthy(server: AppServer, timeout: float = 30.0) -> None:

@@ -1,0 +1,1 @@
+"""Long-running checks against `make cluster` (not part of `make test`): `make soak`."""
