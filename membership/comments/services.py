@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from membership import audit
 from membership.access import has_paid_access
 from membership.auth import tokens
 from membership.comments.rendering import URL_PATTERN
@@ -339,6 +340,18 @@ def toggle_like(user: User, comment: Comment) -> bool:
         return True  # a second click raced the first: the like exists once
     _bump_likes(comment.id, +1)
     return True
+
+
+def feature_comment(moderator: User, comment: Comment, featured: bool) -> bool:
+    """Moderators: show a comment first, under "Featured", or take it back; audited."""
+    if not moderator.is_staff:
+        raise CommentRefused("Only moderators can feature comments.", 403)
+    if featured and comment.status != CommentStatus.PUBLISHED:
+        raise CommentRefused("Only a published comment can be featured.", 422)
+    comment.featured_at = utcnow() if featured else None
+    action = "comment.feature" if featured else "comment.unfeature"
+    audit.record(moderator, action, comment, author_id=comment.author_id)
+    return featured
 
 
 def _bump_likes(comment_id: int, delta: int) -> None:

@@ -1,17 +1,53 @@
-"""Posting, editing, deleting, liking and reporting comments; reply-email unsubscribe."""
+"""Posting, editing, deleting, liking, reporting and featuring comments; reply-email unsubscribe.
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+Every action is a plain form POST answered with a redirect. When htmx sends it (`HX-Request`),
+the answer is instead the part of the page it changes: the comment, or the whole discussion,
+with an `HX-Trigger-After-Settle` event that static/site.js announces in the live region.
+"""
+
+import json
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from membership.articles.views import published_article_or_404, render_article
 from membership.comments import services
+from membership.comments.discussion import (
+    Personal,
+    discussion_markup,
+    initials,
+    like_button,
+    personalise_discussion,
+    reply_form_html,
+    reply_parent,
+    report_link,
+    shared_discussion_html,
+    single_comment_html,
+    threads_part,
+    viewer_marks,
+)
 from membership.comments.forms import ButtonForm, CommentForm, EditCommentForm, ReportForm
 from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
 from membership.models import Article, Comment
+from membership.urls import page_number
 
 bp = Blueprint("comments", __name__)
 bp.add_app_template_filter(render_comment, "comment_html")
+bp.add_app_template_filter(initials, "initials")
+bp.add_app_template_global(like_button)
+bp.add_app_template_global(report_link)
 
 
 def _user_key() -> str:
@@ -24,6 +60,15 @@ def _hourly_limit() -> str:
     return current_app.config["COMMENT_LIMIT_PER_USER"]
 
 
+def _in_place() -> bool:
+    """Sent by htmx: answer with the changed part of the page, not a redirect."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def _viewer():
+    return current_user if current_user.is_authenticated else None
+
+
 def _comment_or_404(comment_id: int) -> tuple[Comment, Article]:
     comment = db.get_or_404(Comment, comment_id)
     article = db.session.get(Article, comment.article_id)
@@ -34,12 +79,67 @@ def _back_to(comment: Comment, article: Article):
     return redirect(url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}"))
 
 
+def _fragment(html, status: int = 200, *, message: str = "", focus: str = "", **headers):
+    """An in-place answer; `message` is announced, `focus` is the id of what takes focus."""
+    response = make_response(html, status)
+    response.headers["Vary"] = "HX-Request"
+    if message or focus:
+        response.headers["HX-Trigger-After-Settle"] = json.dumps(
+            {"discussion": {"message": message, "focus": focus}}
+        )
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response
+
+
+def _comment_html(comment: Comment, article: Article) -> Markup:
+    """One comment with this reader's marks, for an in-place answer."""
+    viewer = _viewer()
+    may_comment = services.comment_gate(viewer, article).allowed
+    personal = Personal(marks=viewer_marks(article, viewer))
+    return personalise_discussion(single_comment_html(comment, article, may_comment), personal)
+
+
+def _discussion_html(article: Article, **personal) -> Markup:
+    """The whole discussion for this reader (after a post, a sort, a feature)."""
+    return discussion_markup(
+        article,
+        _viewer(),
+        request.args.get("sort", "oldest"),
+        page_number("cpage"),
+        **personal,
+    )
+
+
 def _refused(error: services.CommentRefused, comment: Comment, article: Article):
     """A refused action on a comment: the message on a small page with the right status."""
     db.session.rollback()
+    if _in_place():
+        note = Markup('<p class="flash flash-error" role="alert">{}</p>').format(error.message)
+        return _fragment(note, error.status, HX_Retarget=f"#r{comment.id}", HX_Reswap="innerHTML")
     return render_template(
         "comments/refused.html", message=error.message, article=article, comment=comment
     ), error.status
+
+
+@bp.route("/articles/<slug>/discussion")
+def discussion(slug: str):
+    """The discussion alone (sort, load more) for htmx; the article page for everyone else."""
+    article = published_article_or_404(slug)
+    sort = request.args.get("sort", "oldest")
+    page = page_number("cpage")
+    if not _in_place():
+        args = {"sort": sort} | ({"cpage": page} if page > 1 else {})
+        return redirect(url_for("articles.article", slug=slug, _anchor="comments", **args))
+    if request.args.get("part") == "threads":
+        viewer = _viewer()
+        gate = services.comment_gate(viewer, article)
+        shared = threads_part(shared_discussion_html(article, sort, page, gate.allowed))
+        html = personalise_discussion(shared, Personal(marks=viewer_marks(article, viewer)))
+        return _fragment(html, message="More comments loaded", focus="more-comments")
+    labels = {"newest": "newest first", "liked": "most liked first"}
+    message = f"Comments sorted {labels.get(sort, 'oldest first')}"
+    return _fragment(_discussion_html(article), message=message)
 
 
 @bp.route("/articles/<slug>/comments", methods=["POST"])
@@ -47,19 +147,20 @@ def _refused(error: services.CommentRefused, comment: Comment, article: Article)
 def post(slug: str):
     """Post a comment or a reply; refused with 403 where the page offers no form."""
     article = published_article_or_404(slug)
-    viewer = current_user if current_user.is_authenticated else None
+    viewer = _viewer()
     gate = services.comment_gate(viewer, article)
     if not gate.allowed:
-        return render_article(article, 403, comment_error=gate.message)
+        return _post_refused(article, 403, comment_error=gate.message)
     form = CommentForm()
     if not form.validate_on_submit():
-        return render_article(article, 422, comment_form=form)
+        return _post_refused(article, 422, comment_form=form)
     reply_to = None
     if form.reply_to.data:
         reply_to = db.session.get(Comment, form.reply_to.data)
         if reply_to is None:
-            form.reply_to.errors.append("That comment no longer exists.")
-            return render_article(article, 422, comment_form=form)
+            form.reply_to.data = None
+            gone = "That comment no longer exists."
+            return _post_refused(article, 422, comment_form=form, comment_error=gone)
     try:
         comment, created = services.post_comment(
             current_user,
@@ -70,13 +171,60 @@ def post(slug: str):
         )
     except services.CommentRefused as error:
         db.session.rollback()
-        return render_article(article, error.status, comment_form=form, comment_error=error.message)
+        return _post_refused(article, error.status, comment_form=form, comment_error=error.message)
     db.session.commit()
-    if created and comment.status == "pending":
+    held = comment.status == "pending"
+    if _in_place():
+        message = "Comment posted"
+        if held:
+            message = "Your comment will appear once a moderator has read it"
+        focus = "pending-title" if held else f"c{comment.id}"
+        return _fragment(_discussion_html(article), message=message, focus=focus)
+    if created and held:
         flash("Thank you. Your comment will appear once a moderator has read it.", "info")
     elif created:
         flash("Your comment is posted.", "success")
     return _back_to(comment, article)
+
+
+def _post_refused(article: Article, status: int, **personal):
+    """The form again, with its errors: in place, or on the article page."""
+    if _in_place():
+        return _fragment(_discussion_html(article, **personal), status, message="Not posted")
+    return render_article(article, status, **personal)
+
+
+@bp.route("/comments/<int:comment_id>")
+def permalink(comment_id: int):
+    """A comment's address: the comment in its discussion (or, for htmx, the comment alone)."""
+    comment, article = _comment_or_404(comment_id)
+    if _in_place():
+        return _fragment(_comment_html(comment, article), focus=f"c{comment.id}")
+    return _back_to(comment, article)
+
+
+@bp.route("/comments/<int:comment_id>/reply")
+def reply(comment_id: int):
+    """The reply form under the comment it answers."""
+    comment, article = _comment_or_404(comment_id)
+    if not _in_place():
+        return redirect(
+            url_for(
+                "articles.article",
+                slug=article.slug,
+                reply_to=comment.id,
+                sort=request.args.get("sort", "oldest"),
+                _anchor=f"r{comment.id}",
+            )
+        )
+    gate = services.comment_gate(_viewer(), article)
+    parent = reply_parent(article, comment.id)
+    if not gate.allowed or parent is None:
+        message = gate.message or "That comment cannot be replied to."
+        note = Markup('<p class="flash flash-error" role="alert">{}</p>').format(message)
+        return _fragment(note, 403 if not gate.allowed else 422, message=message)
+    html = reply_form_html(article, parent, request.args.get("sort", "oldest"))
+    return _fragment(html, focus=f"reply-body-{comment.id}")
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -99,9 +247,17 @@ def edit(comment_id: int):
         except services.CommentRefused as error:
             return _refused(error, comment, article)
         db.session.commit()
+        if _in_place():
+            html = _comment_html(comment, article)
+            return _fragment(html, message="Comment updated", focus=f"c{comment.id}")
         flash("Your comment is updated.", "success")
         return _back_to(comment, article)
     status = 422 if form.errors else 200
+    if _in_place():
+        html = render_template(
+            "comments/_edit_inline.html", form=form, comment=comment, article=article
+        )
+        return _fragment(html, status, focus=f"edit-body-{comment.id}")
     return render_template(
         "comments/edit.html", form=form, comment=comment, article=article
     ), status
@@ -118,6 +274,15 @@ def delete(comment_id: int):
     if form.validate_on_submit():
         services.delete_comment(current_user, comment)
         db.session.commit()
+        if _in_place():
+            db.session.refresh(comment)
+            if comment.reply_count:
+                html = _comment_html(comment, article)
+            else:
+                html = Markup('<p class="comment-gone" id="c{}" tabindex="-1">{}</p>').format(
+                    comment.id, "Your comment is deleted."
+                )
+            return _fragment(html, message="Comment deleted", focus=f"c{comment.id}")
         flash("Your comment is deleted.", "success")
         return redirect(url_for("articles.article", slug=article.slug, _anchor="comments"))
     return render_template("comments/delete.html", form=form, comment=comment, article=article)
@@ -133,6 +298,11 @@ def like(comment_id: int):
     except services.CommentRefused as error:
         return _refused(error, comment, article)
     db.session.commit()
+    if _in_place():
+        db.session.refresh(comment)
+        message = "Liked" if liked else "Like taken back"
+        html = _comment_html(comment, article)
+        return _fragment(html, message=message, focus=f"like-{comment.id}")
     if request.accept_mimetypes.best == "application/json":
         db.session.refresh(comment)
         return {"liked": liked, "likes": comment.like_count}
@@ -153,15 +323,47 @@ def report(comment_id: int):
         except services.CommentRefused as error:
             return _refused(error, comment, article)
         db.session.commit()
-        if created:
-            flash("Thank you. A moderator will look at this comment.", "success")
-        else:
-            flash("You have already reported this comment.", "info")
+        thanks = "Thank you. A moderator will look at this comment."
+        again = "You have already reported this comment."
+        if _in_place():
+            db.session.refresh(comment)
+            message = thanks if created else again
+            html = _comment_html(comment, article)
+            return _fragment(html, message=message, focus=f"c{comment.id}")
+        flash(thanks if created else again, "success" if created else "info")
         return _back_to(comment, article)
     status = 422 if form.errors else 200
+    if _in_place():
+        html = render_template(
+            "comments/_report_inline.html", form=form, comment=comment, article=article
+        )
+        return _fragment(
+            html,
+            status,
+            focus=f"report-{comment.id}",
+            HX_Retarget=f"#r{comment.id}",
+            HX_Reswap="innerHTML",
+        )
     return render_template(
         "comments/report.html", form=form, comment=comment, article=article
     ), status
+
+
+@bp.route("/comments/<int:comment_id>/feature", methods=["POST"])
+@login_required
+def feature(comment_id: int):
+    """Moderators: show a comment first, under "Featured" (or take it back)."""
+    comment, article = _comment_or_404(comment_id)
+    try:
+        featured = services.feature_comment(current_user, comment, not comment.is_featured)
+    except services.CommentRefused as error:
+        return _refused(error, comment, article)
+    db.session.commit()
+    message = "Comment featured" if featured else "Comment no longer featured"
+    if _in_place():
+        return _fragment(_discussion_html(article), message=message, focus=f"c{comment.id}")
+    flash(f"{message}.", "success")
+    return _back_to(comment, article)
 
 
 @bp.route("/unsubscribe/replies/<token>", methods=["GET", "POST"])
