@@ -82,7 +82,7 @@ def _back_to(comment: Comment, article: Article):
 def _fragment(html, status: int = 200, *, message: str = "", focus: str = "", **headers):
     """An in-place answer; `message` is announced, `focus` is the id of what takes focus."""
     response = make_response(html, status)
-    response.headers["Vary"] = "HX-Request"
+    response.vary.add("HX-Request")
     if message or focus:
         response.headers["HX-Trigger-After-Settle"] = json.dumps(
             {"discussion": {"message": message, "focus": focus}}
