@@ -271,8 +271,8 @@ def test_edit_in_place_with_cancel(people, article):
     rita = people["rita"]
     comment = add_comment(article, rita.user, "Typo here", minutes_ago=2)
     form = rita.get(f"/comments/{comment.id}/edit", headers=HX)
-    html = form.get_data(as_text=True)
-    assert html.lstrip().startswith(f'<article id="c{comment.id}" class="comment is-own is-editing"')
+    html = form.get_data(as_text=True).lstrip()
+    assert html.startswith(f'<article id="c{comment.id}" class="comment is-own is-editing"')
     assert f'hx-get="/comments/{comment.id}">Cancel</a>' in html
     cancel = rita.get(f"/comments/{comment.id}", headers=HX).get_data(as_text=True)
     assert "Typo here" in cancel and "is-editing" not in cancel
