@@ -440,3 +440,11 @@ def test_staff_get_the_feature_control_readers_do_not(people, article):
     reader = people["omar"].get(ARTICLE_URL).get_data(as_text=True)
     assert '<section id="comments" class="discussion can-act is-staff"' in staff
     assert '<section id="comments" class="discussion can-act"' in reader
+
+
+def test_comment_addresses_of_an_unpublished_story_are_404(people, make_article):
+    draft = make_article(slug="draft-story", status="draft")
+    comment = add_comment(draft, people["rita"].user, "Under a draft")
+    for path in (f"/comments/{comment.id}", f"/comments/{comment.id}/reply"):
+        assert people["omar"].get(path, headers=HX).status_code == 404
+        assert people["omar"].get(path).status_code == 404

@@ -75,6 +75,12 @@ def _comment_or_404(comment_id: int) -> tuple[Comment, Article]:
     return comment, article
 
 
+def _public_comment_or_404(comment_id: int) -> tuple[Comment, Article]:
+    """A comment under a published story (what anyone may open by its address)."""
+    comment, article = _comment_or_404(comment_id)
+    return comment, published_article_or_404(article.slug)
+
+
 def _back_to(comment: Comment, article: Article):
     return redirect(url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}"))
 
@@ -197,7 +203,7 @@ def _post_refused(article: Article, status: int, **personal):
 @bp.route("/comments/<int:comment_id>")
 def permalink(comment_id: int):
     """A comment's address: the comment in its discussion (or, for htmx, the comment alone)."""
-    comment, article = _comment_or_404(comment_id)
+    comment, article = _public_comment_or_404(comment_id)
     if _in_place():
         return _fragment(_comment_html(comment, article), focus=f"c{comment.id}")
     return _back_to(comment, article)
@@ -206,7 +212,7 @@ def permalink(comment_id: int):
 @bp.route("/comments/<int:comment_id>/reply")
 def reply(comment_id: int):
     """The reply form under the comment it answers."""
-    comment, article = _comment_or_404(comment_id)
+    comment, article = _public_comment_or_404(comment_id)
     if not _in_place():
         return redirect(
             url_for(
