@@ -24,6 +24,10 @@ from membership.models import (
 
 PAGE_SIZE = 50
 MAX_FEATURED = 5
+# Built once: an alias made per request costs more than the query it is used in.
+AUTHOR = aliased(User, name="author")
+PARENT = aliased(Comment, name="parent")
+PARENT_AUTHOR = aliased(User, name="parent_author")
 SORTS = {
     "oldest": (Comment.created_at.asc(), Comment.id.asc()),
     "newest": (Comment.created_at.desc(), Comment.id.desc()),
@@ -71,7 +75,7 @@ def load_discussion(article: Article, sort: str, page: int) -> Discussion:
     """Threads (50 a page), all their replies, the featured comments and the authors' badges."""
     sort = clean_sort(sort)
     page = max(page, 1)
-    author = aliased(User)
+    author = AUTHOR
     threads = list(
         db.session.scalars(
             select(Comment)
@@ -90,8 +94,7 @@ def load_discussion(article: Article, sort: str, page: int) -> Discussion:
     replies: dict[int, list[Comment]] = {}
     reply_to_names: dict[int, str] = {}
     if thread_ids:
-        parent = aliased(Comment)
-        parent_author = aliased(User)
+        parent, parent_author = PARENT, PARENT_AUTHOR
         rows = db.session.execute(
             select(Comment, parent_author.display_name)
             .outerjoin(author, Comment.author_id == author.id)
