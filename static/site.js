@@ -98,6 +98,12 @@
     }
     var target = id && document.getElementById(id);
     if (!target) return;
+    // A comment that was just posted, edited or loaded is highlighted like a permalinked one.
+    if (target.classList.contains("comment")) {
+      var marked = document.querySelectorAll(".comment.is-target");
+      for (var i = 0; i < marked.length; i++) marked[i].classList.remove("is-target");
+      target.classList.add("is-target");
+    }
     if (!target.matches("a, button, input, textarea, select, [tabindex]")) {
       target.setAttribute("tabindex", "-1");
     }
