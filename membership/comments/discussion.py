@@ -299,6 +299,7 @@ def discussion_markup(
     reply_to: int | None = None,
 ) -> Markup:
     """The discussion for this reader: the shared HTML (cacheable) with their marks added."""
+    sort, page = clean_sort(sort), max(page, 1)  # no cache entry for a made-up sort
     gate = comment_gate(viewer, article)
     personal = discussion_personal(
         article,

@@ -38,6 +38,7 @@ from membership.comments.discussion import (
     viewer_marks,
 )
 from membership.comments.forms import ButtonForm, CommentForm, EditCommentForm, ReportForm
+from membership.comments.queries import clean_sort
 from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
 from membership.models import Article, Comment
@@ -132,7 +133,7 @@ def _refused(error: services.CommentRefused, comment: Comment, article: Article)
 def discussion(slug: str):
     """The discussion alone (sort, load more) for htmx; the article page for everyone else."""
     article = published_article_or_404(slug)
-    sort = request.args.get("sort", "oldest")
+    sort = clean_sort(request.args.get("sort"))
     page = page_number("cpage")
     if not _in_place():
         args = {"sort": sort} | ({"cpage": page} if page > 1 else {})
