@@ -449,3 +449,37 @@ def test_comment_addresses_of_an_unpublished_story_are_404(people, make_article)
     for path in (f"/comments/{comment.id}", f"/comments/{comment.id}/reply"):
         assert people["omar"].get(path, headers=HX).status_code == 404
         assert people["omar"].get(path).status_code == 404
+
+
+def test_hourly_limit_in_place_is_a_note_not_an_error_page(make_app, make_user, login):
+    app = make_app(COMMENT_LIMIT_PER_USER="1/hour")
+    with app.app_context():
+        from membership.models import Article, Section
+
+        section = Section(slug="world", name="World", description="", position=0)
+        db.session.add(
+            Article(
+                slug="harbor-story",
+                title="Harbor story",
+                summary="",
+                body="",
+                author_name="A",
+                section=section,
+                status="published",
+                published_at=utcnow() - timedelta(hours=1),
+            )
+        )
+        make_user("busy@example.org", created_at=utcnow() - timedelta(days=9))
+        client = app.test_client()
+        login(client, "busy@example.org")
+        token = token_of(client)
+        first = client.post(ARTICLE_URL + "/comments", data={"csrf_token": token, "body": "One"})
+        assert first.status_code == 302
+        second = client.post(
+            ARTICLE_URL + "/comments", data={"csrf_token": token, "body": "Two"}, headers=HX
+        )
+        third = client.post(ARTICLE_URL + "/comments", data={"csrf_token": token, "body": "3"})
+    assert second.status_code == 429
+    assert second.headers["HX-Retarget"] == "#comment-form"
+    assert second.get_data(as_text=True).startswith('<p class="flash flash-error" role="alert">')
+    assert third.status_code == 429 and "<html" in third.get_data(as_text=True)

@@ -43,6 +43,7 @@ from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
 from membership.models import Article, Comment
 from membership.urls import page_number
+from membership.web import FRIENDLY_ERRORS
 
 bp = Blueprint("comments", __name__)
 bp.add_app_template_filter(render_comment, "comment_html")
@@ -127,6 +128,25 @@ def _refused(error: services.CommentRefused, comment: Comment, article: Article)
     return render_template(
         "comments/refused.html", message=error.message, article=article, comment=comment
     ), error.status
+
+
+@bp.errorhandler(429)
+def too_many(error):
+    """The hourly limit: in place, a note above the comment box (never an error page swapped
+    into the discussion); otherwise the site's error page."""
+    message = FRIENDLY_ERRORS[429]
+    if _in_place():
+        note = Markup('<p class="flash flash-error" role="alert">{}</p>').format(message)
+        response = _fragment(
+            note, 429, message=message, HX_Retarget="#comment-form", HX_Reswap="afterbegin"
+        )
+    else:
+        page = render_template("errors/error.html", code=429, title=error.name, message=message)
+        response = make_response(page, 429)
+    for name, value in error.get_headers():
+        if name.lower() == "retry-after":
+            response.headers[name] = value
+    return response
 
 
 @bp.route("/articles/<slug>/discussion")
