@@ -314,6 +314,14 @@ def discussion_markup(
     return personalise_discussion(shared, personal)
 
 
+def threads_markup(article: Article, viewer: User | None, sort: str, page: int) -> Markup:
+    """Only the threads of one page ("Show more comments"), from the same shared HTML."""
+    sort, page = clean_sort(sort), max(page, 1)
+    may_comment = comment_gate(viewer, article).allowed
+    shared = threads_part(shared_discussion_html(article, sort, page, may_comment))
+    return personalise_discussion(shared, Personal(marks=viewer_marks(article, viewer)))
+
+
 # --- one comment, for the in-place answers -------------------------------------------------
 
 

@@ -5,8 +5,6 @@ the answer is instead the part of the page it changes: the comment, or the whole
 with an `HX-Trigger-After-Settle` event that static/site.js announces in the live region.
 """
 
-import json
-
 from flask import (
     Blueprint,
     abort,
@@ -24,20 +22,22 @@ from markupsafe import Markup
 from membership.articles.views import published_article_or_404, render_article
 from membership.comments import services
 from membership.comments.discussion import (
-    Personal,
-    discussion_markup,
     initials,
     like_button,
-    personalise_discussion,
     reply_form_html,
     reply_parent,
     report_link,
-    shared_discussion_html,
-    single_comment_html,
-    threads_part,
-    viewer_marks,
+    threads_markup,
 )
 from membership.comments.forms import ButtonForm, CommentForm, EditCommentForm, ReportForm
+from membership.comments.inplace import (
+    comment_html,
+    current_reader,
+    discussion_html,
+    fragment,
+    in_place,
+    note,
+)
 from membership.comments.queries import clean_sort
 from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
@@ -62,15 +62,6 @@ def _hourly_limit() -> str:
     return current_app.config["COMMENT_LIMIT_PER_USER"]
 
 
-def _in_place() -> bool:
-    """Sent by htmx: answer with the changed part of the page, not a redirect."""
-    return request.headers.get("HX-Request") == "true"
-
-
-def _viewer():
-    return current_user if current_user.is_authenticated else None
-
-
 def _comment_or_404(comment_id: int) -> tuple[Comment, Article]:
     comment = db.get_or_404(Comment, comment_id)
     article = db.session.get(Article, comment.article_id)
@@ -87,44 +78,13 @@ def _back_to(comment: Comment, article: Article):
     return redirect(url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}"))
 
 
-def _fragment(html, status: int = 200, *, message: str = "", focus: str = "", **headers):
-    """An in-place answer; `message` is announced, `focus` is the id of what takes focus."""
-    response = make_response(html, status)
-    response.vary.add("HX-Request")
-    if message or focus:
-        response.headers["HX-Trigger-After-Settle"] = json.dumps(
-            {"discussion": {"message": message, "focus": focus}}
-        )
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
-
-
-def _comment_html(comment: Comment, article: Article) -> Markup:
-    """One comment with this reader's marks, for an in-place answer."""
-    viewer = _viewer()
-    may_comment = services.comment_gate(viewer, article).allowed
-    personal = Personal(marks=viewer_marks(article, viewer))
-    return personalise_discussion(single_comment_html(comment, article, may_comment), personal)
-
-
-def _discussion_html(article: Article, **personal) -> Markup:
-    """The whole discussion for this reader (after a post, a sort, a feature)."""
-    return discussion_markup(
-        article,
-        _viewer(),
-        request.args.get("sort", "oldest"),
-        page_number("cpage"),
-        **personal,
-    )
-
-
 def _refused(error: services.CommentRefused, comment: Comment, article: Article):
     """A refused action on a comment: the message on a small page with the right status."""
     db.session.rollback()
-    if _in_place():
-        note = Markup('<p class="flash flash-error" role="alert">{}</p>').format(error.message)
-        return _fragment(note, error.status, HX_Retarget=f"#r{comment.id}", HX_Reswap="innerHTML")
+    if in_place():
+        return fragment(
+            note(error.message), error.status, HX_Retarget=f"#r{comment.id}", HX_Reswap="innerHTML"
+        )
     return render_template(
         "comments/refused.html", message=error.message, article=article, comment=comment
     ), error.status
@@ -135,10 +95,9 @@ def too_many(error):
     """The hourly limit: in place, a note above the comment box (never an error page swapped
     into the discussion); otherwise the site's error page."""
     message = FRIENDLY_ERRORS[429]
-    if _in_place():
-        note = Markup('<p class="flash flash-error" role="alert">{}</p>').format(message)
-        response = _fragment(
-            note, 429, message=message, HX_Retarget="#comment-form", HX_Reswap="afterbegin"
+    if in_place():
+        response = fragment(
+            note(message), 429, message=message, HX_Retarget="#comment-form", HX_Reswap="afterbegin"
         )
     else:
         page = render_template("errors/error.html", code=429, title=error.name, message=message)
@@ -155,18 +114,15 @@ def discussion(slug: str):
     article = published_article_or_404(slug)
     sort = clean_sort(request.args.get("sort"))
     page = page_number("cpage")
-    if not _in_place():
+    if not in_place():
         args = {"sort": sort} | ({"cpage": page} if page > 1 else {})
         return redirect(url_for("articles.article", slug=slug, _anchor="comments", **args))
     if request.args.get("part") == "threads":
-        viewer = _viewer()
-        gate = services.comment_gate(viewer, article)
-        shared = threads_part(shared_discussion_html(article, sort, page, gate.allowed))
-        html = personalise_discussion(shared, Personal(marks=viewer_marks(article, viewer)))
-        return _fragment(html, message="More comments loaded", focus="more-comments")
+        html = threads_markup(article, current_reader(), sort, page)
+        return fragment(html, message="More comments loaded", focus="more-comments")
     labels = {"newest": "newest first", "liked": "most liked first"}
     message = f"Comments sorted {labels.get(sort, 'oldest first')}"
-    return _fragment(_discussion_html(article), message=message)
+    return fragment(discussion_html(article), message=message)
 
 
 @bp.route("/articles/<slug>/comments", methods=["POST"])
@@ -174,7 +130,7 @@ def discussion(slug: str):
 def post(slug: str):
     """Post a comment or a reply; refused with 403 where the page offers no form."""
     article = published_article_or_404(slug)
-    viewer = _viewer()
+    viewer = current_reader()
     gate = services.comment_gate(viewer, article)
     if not gate.allowed:
         return _post_refused(article, 403, comment_error=gate.message)
@@ -201,12 +157,12 @@ def post(slug: str):
         return _post_refused(article, error.status, comment_form=form, comment_error=error.message)
     db.session.commit()
     held = comment.status == "pending"
-    if _in_place():
+    if in_place():
         message = "Comment posted"
         if held:
             message = "Your comment will appear once a moderator has read it"
         focus = "pending-title" if held else f"c{comment.id}"
-        return _fragment(_discussion_html(article), message=message, focus=focus)
+        return fragment(discussion_html(article), message=message, focus=focus)
     if created and held:
         flash("Thank you. Your comment will appear once a moderator has read it.", "info")
     elif created:
@@ -216,8 +172,8 @@ def post(slug: str):
 
 def _post_refused(article: Article, status: int, **personal):
     """The form again, with its errors: in place, or on the article page."""
-    if _in_place():
-        return _fragment(_discussion_html(article, **personal), status, message="Not posted")
+    if in_place():
+        return fragment(discussion_html(article, **personal), status, message="Not posted")
     return render_article(article, status, **personal)
 
 
@@ -225,8 +181,8 @@ def _post_refused(article: Article, status: int, **personal):
 def permalink(comment_id: int):
     """A comment's address: the comment in its discussion (or, for htmx, the comment alone)."""
     comment, article = _public_comment_or_404(comment_id)
-    if _in_place():
-        return _fragment(_comment_html(comment, article), focus=f"c{comment.id}")
+    if in_place():
+        return fragment(comment_html(comment, article), focus=f"c{comment.id}")
     return _back_to(comment, article)
 
 
@@ -234,7 +190,7 @@ def permalink(comment_id: int):
 def reply(comment_id: int):
     """The reply form under the comment it answers."""
     comment, article = _public_comment_or_404(comment_id)
-    if not _in_place():
+    if not in_place():
         return redirect(
             url_for(
                 "articles.article",
@@ -244,14 +200,13 @@ def reply(comment_id: int):
                 _anchor=f"r{comment.id}",
             )
         )
-    gate = services.comment_gate(_viewer(), article)
+    gate = services.comment_gate(current_reader(), article)
     parent = reply_parent(article, comment.id)
     if not gate.allowed or parent is None:
         message = gate.message or "That comment cannot be replied to."
-        note = Markup('<p class="flash flash-error" role="alert">{}</p>').format(message)
-        return _fragment(note, 403 if not gate.allowed else 422, message=message)
+        return fragment(note(message), 403 if not gate.allowed else 422, message=message)
     html = reply_form_html(article, parent, request.args.get("sort", "oldest"))
-    return _fragment(html, focus=f"reply-body-{comment.id}")
+    return fragment(html, focus=f"reply-body-{comment.id}")
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -274,17 +229,17 @@ def edit(comment_id: int):
         except services.CommentRefused as error:
             return _refused(error, comment, article)
         db.session.commit()
-        if _in_place():
-            html = _comment_html(comment, article)
-            return _fragment(html, message="Comment updated", focus=f"c{comment.id}")
+        if in_place():
+            html = comment_html(comment, article)
+            return fragment(html, message="Comment updated", focus=f"c{comment.id}")
         flash("Your comment is updated.", "success")
         return _back_to(comment, article)
     status = 422 if form.errors else 200
-    if _in_place():
+    if in_place():
         html = render_template(
             "comments/_edit_inline.html", form=form, comment=comment, article=article
         )
-        return _fragment(html, status, focus=f"edit-body-{comment.id}")
+        return fragment(html, status, focus=f"edit-body-{comment.id}")
     return render_template(
         "comments/edit.html", form=form, comment=comment, article=article
     ), status
@@ -301,15 +256,15 @@ def delete(comment_id: int):
     if form.validate_on_submit():
         services.delete_comment(current_user, comment)
         db.session.commit()
-        if _in_place():
+        if in_place():
             db.session.refresh(comment)
             if comment.reply_count:
-                html = _comment_html(comment, article)
+                html = comment_html(comment, article)
             else:
                 html = Markup('<p class="comment-gone" id="c{}" tabindex="-1">{}</p>').format(
                     comment.id, "Your comment is deleted."
                 )
-            return _fragment(html, message="Comment deleted", focus=f"c{comment.id}")
+            return fragment(html, message="Comment deleted", focus=f"c{comment.id}")
         flash("Your comment is deleted.", "success")
         return redirect(url_for("articles.article", slug=article.slug, _anchor="comments"))
     return render_template("comments/delete.html", form=form, comment=comment, article=article)
@@ -325,11 +280,11 @@ def like(comment_id: int):
     except services.CommentRefused as error:
         return _refused(error, comment, article)
     db.session.commit()
-    if _in_place():
+    if in_place():
         db.session.refresh(comment)
         message = "Liked" if liked else "Like taken back"
-        html = _comment_html(comment, article)
-        return _fragment(html, message=message, focus=f"like-{comment.id}")
+        html = comment_html(comment, article)
+        return fragment(html, message=message, focus=f"like-{comment.id}")
     if request.accept_mimetypes.best == "application/json":
         db.session.refresh(comment)
         return {"liked": liked, "likes": comment.like_count}
@@ -352,19 +307,19 @@ def report(comment_id: int):
         db.session.commit()
         thanks = "Thank you. A moderator will look at this comment."
         again = "You have already reported this comment."
-        if _in_place():
+        if in_place():
             db.session.refresh(comment)
             message = thanks if created else again
-            html = _comment_html(comment, article)
-            return _fragment(html, message=message, focus=f"c{comment.id}")
+            html = comment_html(comment, article)
+            return fragment(html, message=message, focus=f"c{comment.id}")
         flash(thanks if created else again, "success" if created else "info")
         return _back_to(comment, article)
     status = 422 if form.errors else 200
-    if _in_place():
+    if in_place():
         html = render_template(
             "comments/_report_inline.html", form=form, comment=comment, article=article
         )
-        return _fragment(
+        return fragment(
             html,
             status,
             focus=f"report-{comment.id}",
@@ -387,8 +342,8 @@ def feature(comment_id: int):
         return _refused(error, comment, article)
     db.session.commit()
     message = "Comment featured" if featured else "Comment no longer featured"
-    if _in_place():
-        return _fragment(_discussion_html(article), message=message, focus=f"c{comment.id}")
+    if in_place():
+        return fragment(discussion_html(article), message=message, focus=f"c{comment.id}")
     flash(f"{message}.", "success")
     return _back_to(comment, article)
 
