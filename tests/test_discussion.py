@@ -483,3 +483,24 @@ def test_hourly_limit_in_place_is_a_note_not_an_error_page(make_app, make_user, 
     assert second.headers["HX-Retarget"] == "#comment-form"
     assert second.get_data(as_text=True).startswith('<p class="flash flash-error" role="alert">')
     assert third.status_code == 429 and "<html" in third.get_data(as_text=True)
+
+
+def test_statements_per_page_do_not_grow_with_the_readers_marks(people, article):
+    """Own comments, likes, reports and a reply form: still one query for all the marks."""
+    from tests.test_comment_safety import _statements_for
+
+    rita, omar = people["rita"], people["omar"]
+    first = add_comment(article, omar.user, "Something to answer")
+    rita.get(ARTICLE_URL)  # warm-up: settings cache and the session's activity stamp
+    bare = _statements_for(rita, ARTICLE_URL)
+    for number in range(20):
+        own = add_comment(article, rita.user, f"Rita's {number}", minutes_ago=number)
+        other = add_comment(article, omar.user, f"Omar's {number}", minutes_ago=number)
+        db.session.add(CommentLike(comment_id=other.id, user_id=rita.user.id))
+        db.session.add(CommentReport(comment_id=other.id, reporter_id=rita.user.id, reason="spam"))
+        assert own.id
+    db.session.commit()
+    marked = _statements_for(rita, ARTICLE_URL)
+    replying = _statements_for(rita, f"{ARTICLE_URL}?reply_to={first.id}")
+    assert marked == bare, (bare, marked)
+    assert replying == bare + 1, "the answered comment, for the reply form"
