@@ -504,3 +504,26 @@ def test_statements_per_page_do_not_grow_with_the_readers_marks(people, article)
     replying = _statements_for(rita, f"{ARTICLE_URL}?reply_to={first.id}")
     assert marked == bare, (bare, marked)
     assert replying == bare + 1, "the answered comment, for the reply form"
+
+
+def test_a_comments_address_leads_to_the_page_that_shows_it(people, article):
+    omar = people["omar"].user
+    base = utcnow() - timedelta(days=1)
+    db.session.add_all(
+        Comment(
+            article_id=article.id,
+            author_id=omar.id,
+            body=f"Comment number {n:03d}",
+            created_at=base + timedelta(seconds=n),
+        )
+        for n in range(60)
+    )
+    db.session.commit()
+    early, late = db.session.scalars(select(Comment).order_by(Comment.id)).all()[::55][:2]
+    reply = add_comment(article, people["rita"].user, "Late reply", reply_to=late, minutes_ago=1)
+    visitor = people["visitor"]
+    assert visitor.get(f"/comments/{early.id}").headers["Location"] == f"{ARTICLE_URL}#c{early.id}"
+    for comment in (late, reply):
+        location = visitor.get(f"/comments/{comment.id}").headers["Location"]
+        assert location == f"{ARTICLE_URL}?cpage=2#c{comment.id}"
+        assert f'id="c{comment.id}"' in visitor.get(location).get_data(as_text=True)

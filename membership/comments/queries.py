@@ -8,7 +8,7 @@ likes and reports on this article) in one statement.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, literal, null, or_, select, union_all
+from sqlalchemy import and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased, contains_eager
 
 from membership.access import supporter_badges
@@ -139,6 +139,25 @@ def load_discussion(article: Article, sort: str, page: int) -> Discussion:
         has_more=has_more,
         total=article.comment_count,
     )
+
+
+def page_of(comment: Comment) -> int:
+    """The page (oldest first) that shows the comment's thread: where its address leads."""
+    thread = comment
+    if comment.thread_id is not None:
+        thread = db.session.get(Comment, comment.thread_id) or comment
+    before = db.session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.article_id == comment.article_id,
+            Comment.thread_id.is_(None),
+            _shown(),
+            or_(
+                Comment.created_at < thread.created_at,
+                and_(Comment.created_at == thread.created_at, Comment.id < thread.id),
+            ),
+        )
+    )
+    return before // PAGE_SIZE + 1
 
 
 def load_viewer_marks(article: Article, viewer_id: int, editable_since: datetime) -> ViewerMarks:

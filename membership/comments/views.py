@@ -38,7 +38,7 @@ from membership.comments.inplace import (
     in_place,
     note,
 )
-from membership.comments.queries import clean_sort
+from membership.comments.queries import clean_sort, page_of
 from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
 from membership.models import Article, Comment
@@ -75,7 +75,12 @@ def _public_comment_or_404(comment_id: int) -> tuple[Comment, Article]:
 
 
 def _back_to(comment: Comment, article: Article):
-    return redirect(url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}"))
+    """To the comment in its discussion, on the page (oldest first) that shows it."""
+    page = page_of(comment)
+    args = {"cpage": page} if page > 1 else {}
+    return redirect(
+        url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}", **args)
+    )
 
 
 def _refused(error: services.CommentRefused, comment: Comment, article: Article):
