@@ -321,8 +321,12 @@ def generate(
     reader_sessions: int = 20_000,
     seed: int = 8,
     log=print,
+    secret_key: str | None = None,
 ) -> Dataset:
-    """Fill a migrated, empty database; returns what the measurements need."""
+    """Fill a migrated, empty database; returns what the measurements need.
+
+    `secret_key` is the app's SECRET_KEY: the admin's TOTP secret is stored encrypted with it.
+    """
     sizes = {**SIZES, **(sizes or {})}
     rng = random.Random(seed)
     data = Dataset()
@@ -473,7 +477,7 @@ def generate(
         member_rows(),
     )
     data.admin_email = email_of(1)
-    data.admin_totp_secret = _enable_admin_totp(url, writer, now)
+    data.admin_totp_secret = _enable_admin_totp(url, writer, now, secret_key)
     log(f"  members: {data.counts['members']:,} in {data.seconds['members']:.1f} s")
 
     # Articles ---------------------------------------------------------------------------------
@@ -858,9 +862,12 @@ def generate(
     return data
 
 
-def _enable_admin_totp(url: str, writer: Writer, now: datetime) -> str | None:
+def _enable_admin_totp(
+    url: str, writer: Writer, now: datetime, secret_key: str | None
+) -> str | None:
     """Administrators must have two-factor sign-in where the schema supports it: turn it on for
-    the bench's admin (account 1) with a known secret, so the bench can sign in with a code."""
+    the bench's admin (account 1) with a known secret, so the bench can sign in with a code.
+    The column holds the secret encrypted as the app does (membership/crypto.py)."""
     from sqlalchemy import create_engine, inspect
 
     engine = create_engine(url)
@@ -871,10 +878,15 @@ def _enable_admin_totp(url: str, writer: Writer, now: datetime) -> str | None:
     if not {"totp_secret", "totp_enabled_at"} <= columns:
         return None
     secret = "JBSWY3DPEHPK3PXPBENCHADMIN234567"  # noqa: S105 - throwaway benchmark account
+    stored = secret
+    if secret_key:
+        from membership.crypto import Box
+
+        stored = Box([secret_key]).encrypt(secret)
     mark = "%s" if writer.dialect == "postgresql" else "?"
     writer.connection.execute(
         f"UPDATE users SET totp_secret = {mark}, totp_enabled_at = {mark} WHERE id = 1",  # noqa: S608
-        (secret, writer.ts(now)),
+        (stored, writer.ts(now)),
     )
     return secret
 

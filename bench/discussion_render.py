@@ -95,8 +95,10 @@ def main() -> None:
             viewer = users[0]
             login_user(viewer)
             gate = discussion.comment_gate(viewer, article)
-            html = discussion.shared_discussion_html(article, "oldest", 1, True)
-            shared = per_call(lambda: discussion.shared_discussion_html(article, "oldest", 1, True))
+            html = discussion.build_shared_discussion_html(article, "oldest", 1, True)
+            shared = per_call(
+                lambda: discussion.build_shared_discussion_html(article, "oldest", 1, True)
+            )
             personal = discussion.discussion_personal(article, viewer, gate, "oldest")
             mine = per_call(lambda: discussion.discussion_personal(article, viewer, gate, "oldest"))
             substitution = per_call(

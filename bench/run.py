@@ -696,7 +696,9 @@ def bench_database(kind: str, settings: dict) -> dict:
         scale = settings["scale"]
         sizes = {k: max(int(v * scale), 1) for k, v in dataset.SIZES.items()}
         readers = min(20_000, max(int(20_000 * scale), 2_000))
-        data = dataset.generate(url, sizes=sizes, reader_sessions=readers, log=log)
+        data = dataset.generate(
+            url, sizes=sizes, reader_sessions=readers, log=log, secret_key=env["SECRET_KEY"]
+        )
         result["dataset"] = {
             "seconds": data.seconds,
             "counts": data.counts,

@@ -11,7 +11,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from membership import converters
 from membership.config import check_production, load_config
+from membership.crypto import configure_key_rotation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     check_production(app.config)
+    configure_key_rotation(app)
     app.jinja_env.add_extension("jinja2.ext.do")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -40,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         )
 
     configure_logging(app)
+    converters.register(app)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
@@ -71,7 +75,7 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects to this app."""
     from membership.auth.sessions import load_user_from_session
-    from membership.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from membership.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 
     if app.config["MAIL_BACKEND"] == "locmem" and not app.config.get("TESTING"):
         app.config["MAIL_BACKEND"] = "membership.mail.OutboxDirEmailBackend"
@@ -80,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."

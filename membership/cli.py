@@ -1,4 +1,4 @@
-"""`flask` commands: create-admin, seed-demo, mail deliver."""
+"""`flask` commands: create-admin, seed-demo, mail deliver, stripe, members, rotate-secrets."""
 
 import sys
 import time
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from membership.auth.passwords import password_problem
 from membership.auth.services import create_user, find_user_by_email, normalize_email
+from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.mail import deliver_due
 from membership.models import Article, ArticleStatus, Role, Section, Tag, Tier
@@ -120,6 +121,7 @@ def seed_demo() -> None:
     for position, tier in enumerate(DEMO_TIERS):
         if db.session.scalar(select(Tier.id).where(Tier.slug == tier["slug"])) is None:
             db.session.add(Tier(position=position, **tier))
+    bump_site_version()  # the listings (in the shared cache) show the new stories
     db.session.commit()
     click.echo(f"Demo content ready: {len(SECTIONS)} sections, {created} new article(s).")
 
@@ -181,17 +183,24 @@ def stripe_reconcile(days: int) -> None:
         db.session.rollback()
         raise click.ClickException(exc.message) from exc
     db.session.commit()
+    conflicts = [change for change in changes if change.startswith("CONFLICT")]
     for change in changes:
         click.echo(change)
-    click.echo(f"Reconciled: {len(changes)} change(s).")
+    click.echo(f"Reconciled: {len(changes) - len(conflicts)} change(s).")
+    if conflicts:
+        click.echo(
+            f"{len(conflicts)} subscription(s) NOT applied: the Stripe customer and the metadata "
+            "disagree about the member. See /admin/billing/conflicts."
+        )
 
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    from membership import members_cli
+    from membership import members_cli, secrets_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(mail_group)
     app.cli.add_command(stripe_group)
     app.cli.add_command(members_cli.members_group)
+    app.cli.add_command(secrets_cli.rotate_secrets_command)

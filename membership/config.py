@@ -39,6 +39,10 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def development_secret_key(instance_path: str) -> str:
     """Return the development key stored in `instance/`, creating it on first use."""
     path = Path(instance_path) / "secret_key"
@@ -55,6 +59,29 @@ def development_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def cache_settings(redis_url: str, instance_path: str) -> dict:
+    """The shared cache: Redis when REDIS_URL is set, else files under instance/cache.
+
+    The file cache is shared by the processes of one machine (`make run`, gunicorn workers),
+    which an in-process cache would not be. Short socket timeouts keep a Redis outage from
+    stalling requests: the cache fails open (membership/cache.py).
+    """
+    if redis_url:
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": redis_url,
+            "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "membership:"),
+            "CACHE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "CACHE_DEFAULT_TIMEOUT": 300,
+        }
+    return {
+        "CACHE_TYPE": "FileSystemCache",
+        "CACHE_DIR": str(Path(instance_path) / "cache"),
+        "CACHE_THRESHOLD": 2000,
+        "CACHE_DEFAULT_TIMEOUT": 300,
+    }
+
+
 def load_config(instance_path: str, app_env: str | None = None) -> dict:
     """Build the settings dictionary from the environment (`app_env` overrides APP_ENV)."""
     app_env = (app_env or os.environ.get("APP_ENV") or "development").strip().lower()
@@ -69,6 +96,9 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
+        # Old keys, comma-separated, newest first: they still verify sessions, CSRF tokens and
+        # emailed links and decrypt secrets at rest, but never sign or encrypt (README: rotation).
+        "SECRET_KEY_FALLBACKS": _env_list("SECRET_KEY_FALLBACKS"),
         "SITE_NAME": os.environ.get("SITE_NAME", "The Civic Ledger"),
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000" if development else ""),
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
@@ -116,6 +146,9 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "SESSION_ABSOLUTE_TIMEOUT": timedelta(days=30),
         "BROWSER_SESSION_TIMEOUT": timedelta(hours=24),
         "STAFF_IDLE_TIMEOUT": timedelta(minutes=30),
+        # A plain page view writes the session's activity at most this often (never more than a
+        # sixth of the idle timeout, so an idle session ends on time to within that much).
+        "SESSION_TOUCH_INTERVAL": timedelta(minutes=5),
         "RECENT_LOGIN_WINDOW": timedelta(minutes=15),
         "CONFIRM_TOKEN_MAX_AGE": 3 * 24 * 3600,
         "RESET_TOKEN_MAX_AGE": 3600,
@@ -124,8 +157,15 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "ARGON2_MEMORY_COST": 19 * 1024,
         "ARGON2_PARALLELISM": 1,
         "ARTICLES_PER_PAGE": 10,
-        # Anonymous reading pages are cached this long per worker (0 turns the cache off).
-        "PAGE_CACHE_SECONDS": 10,
+        # Shared page and discussion caches (membership/cache.py, membership/pagecache.py).
+        # Keys follow database versions, so writes show at once; this is only how long a copy
+        # counts as fresh for what no version covers (scheduled publication, auto-close,
+        # supporter badges). 0 turns the page and fragment caches off.
+        "PAGE_CACHE_SECONDS": 30,
+        # What anonymous reading pages tell browsers and shared caches (CDN, reverse proxy).
+        "HTTP_CACHE_MAX_AGE": 10,
+        "HTTP_STALE_WHILE_REVALIDATE": 30,
+        **cache_settings(os.environ.get("REDIS_URL", ""), instance_path),
         "WTF_CSRF_TIME_LIMIT": None,
         "DEBUG": False,
     }

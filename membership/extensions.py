@@ -1,5 +1,6 @@
 """Extension objects, created unbound and attached to the app in `create_app`."""
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,3 +32,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# The shared page and fragment cache (membership/cache.py); configured in membership/config.py.
+cache = Cache()

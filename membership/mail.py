@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from membership.extensions import db, mail
 from membership.models import OutboxEmail
 from membership.models.types import utcnow
+from membership.settings import site_name
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def queue_email(
     to: str, subject: str, template: str, *, headers: dict | None = None, **context
 ) -> OutboxEmail:
     """Record an email for delivery once the current transaction commits."""
-    context.setdefault("site_name", current_app.config["SITE_NAME"])
+    context.setdefault("site_name", site_name())
     context.setdefault("site_url", current_app.config["SITE_URL"].rstrip("/"))
     email = OutboxEmail(
         to_address=to,
@@ -106,6 +107,9 @@ def deliver(query) -> int:
     ).all()
     for email in rows:
         try:
+            if email.text_body is None or email.html_body is None:
+                # Encrypted under a key no longer configured: it can never be sent.
+                raise OSError("body cannot be decrypted with the configured keys")
             _send(email)
         except (smtplib.SMTPException, OSError) as exc:
             email.attempts += 1

@@ -1,92 +1,156 @@
-"""A short-lived cache of the public reading pages, for readers who are not signed in.
+"""Anonymous reading pages from the shared cache, with ETags and public Cache-Control.
 
 A story that is shared is opened by thousands of anonymous readers within minutes; they all get
-the same HTML. Each worker keeps the rendered page for `PAGE_CACHE_SECONDS` (default 10 s), so a
-new comment reaches anonymous readers within that time; signed-in readers always get a fresh
-page, and a worker forgets its copies at once when it handles a write.
+the same HTML. Before the view runs, one small query reads the versions the page depends on
+(the article's `version` and `discussion_version` and the site version for an article page;
+the site version for home, section and tag listings). From them come:
+
+- the ETag, so that a matching `If-None-Match` is answered 304 without rendering anything;
+- the key of the page in the shared cache (membership/cache.py), so that a committed write,
+  which bumps a version, reaches every worker and instance at once.
+
+Only requests with no session cookie are served this way; anything personal (signed in, a flash
+message, a form's CSRF token in the session) is rendered for its reader and marked no-store in
+membership/web.py.
 """
 
+import hashlib
 import time
-from collections import OrderedDict
+from functools import lru_cache
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy import bindparam, select
+
+from membership import cache as shared
+from membership.extensions import db
+from membership.models import Article, ArticleStatus
+from membership.models.types import utcnow
 
 CACHEABLE_ENDPOINTS = {"articles.home", "articles.section", "articles.tag", "articles.article"}
-MAX_ENTRIES = 1000
-
-
-class PageCache:
-    """Rendered anonymous pages by URL, oldest evicted first."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self.entries: OrderedDict[str, tuple[float, bytes, int, str]] = OrderedDict()
-
-    def get(self, key: str) -> tuple[bytes, int, str] | None:
-        entry = self.entries.get(key)
-        if entry is None:
-            return None
-        stored_at, body, status, mimetype = entry
-        if time.monotonic() - stored_at > self.ttl:
-            self.entries.pop(key, None)
-            return None
-        return body, status, mimetype
-
-    def put(self, key: str, body: bytes, status: int, mimetype: str) -> None:
-        self.entries[key] = (time.monotonic(), body, status, mimetype)
-        self.entries.move_to_end(key)
-        while len(self.entries) > MAX_ENTRIES:
-            self.entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self.entries.clear()
+# Pages with other query parameters are still answered (and get an ETag) but never stored, so
+# that made-up query strings cannot fill the cache.
+STORED_PARAMETERS = {"sort", "cpage", "page"}
 
 
 def _anonymous_read() -> bool:
     """A GET of a public page by a browser with no session at all (no login, no flash)."""
     return (
-        request.method == "GET"
+        request.method in ("GET", "HEAD")
         and request.endpoint in CACHEABLE_ENDPOINTS
-        and not session
+        and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
         and not request.cookies.get("remember_token")
+        and not session
     )
 
 
+@lru_cache(maxsize=1)
+def _article_versions_statement():
+    """Built once: this runs on every anonymous article request, hits included."""
+    return select(
+        Article.id,
+        Article.version,
+        Article.discussion_version,
+        shared.site_version_column(),
+    ).where(
+        Article.slug == bindparam("slug"),
+        Article.status == ArticleStatus.PUBLISHED,
+        Article.published_at <= bindparam("now"),
+    )
+
+
+def page_versions() -> tuple | None:
+    """The versions this page depends on, in one query; None when the view will answer 404."""
+    if request.endpoint != "articles.article":
+        return ("site", shared.site_version())
+    slug = (request.view_args or {}).get("slug")
+    # Core on the session's connection: the ORM layer costs more than the query itself here.
+    row = (
+        db.session.connection()
+        .execute(_article_versions_statement(), {"slug": slug, "now": utcnow()})
+        .first()
+    )
+    if row is None:
+        return None
+    article_id, version, discussion_version, site = row
+    g.site_version = site or 0
+    return ("article", article_id, version, discussion_version, g.site_version)
+
+
+def _etag(versions: tuple) -> str:
+    # The time bucket lets what no version covers (a scheduled story appearing) reach readers
+    # who revalidate, within PAGE_CACHE_SECONDS.
+    bucket = int(time.time() // max(shared.fresh_seconds(), 1))
+    raw = repr((request.full_path, versions, bucket)).encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _public_headers(response: Response, etag: str) -> Response:
+    config = current_app.config
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = (
+        f"public, max-age={config['HTTP_CACHE_MAX_AGE']}, "
+        f"stale-while-revalidate={config['HTTP_STALE_WHILE_REVALIDATE']}"
+    )
+    response.vary.add("Cookie")
+    return response
+
+
+def _cached_response(entry: tuple, state: str) -> Response:
+    body, mimetype = entry
+    response = Response(body, status=200, mimetype=mimetype)
+    response.headers["X-Page-Cache"] = state
+    return _public_headers(response, g.page_etag)
+
+
 def init_app(app: Flask) -> None:
-    """Serve and store anonymous reading pages; any write in this worker empties the cache."""
-    ttl = float(app.config.get("PAGE_CACHE_SECONDS", 10))
-    if ttl <= 0:
-        return
-    cache = PageCache(ttl)
-    app.extensions["page_cache"] = cache
+    """Answer anonymous reading pages from the shared cache (or 304), and store what renders."""
 
     @app.before_request
     def serve_cached_page():
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            cache.clear()
+        if not shared.enabled() or not _anonymous_read():
             return None
-        if not _anonymous_read():
+        versions = page_versions()
+        if versions is None:
             return None
-        hit = cache.get(request.full_path)
-        if hit is None:
-            g.page_cache_key = request.full_path
+        g.page_etag = _etag(versions)
+        if request.if_none_match.contains_weak(g.page_etag):
+            return _public_headers(Response(status=304), g.page_etag)
+        if not set(request.args) <= STORED_PARAMETERS:
             return None
-        body, status, mimetype = hit
-        response = Response(body, status=status, mimetype=mimetype)
-        response.headers["X-Page-Cache"] = "hit"
-        return response
+        key = shared.make_key("page", request.full_path, versions)
+        entry, fresh = shared.lookup(key)
+        if entry is not None and fresh:
+            return _cached_response(entry, "hit")
+        if shared.claim(key):
+            g.page_cache_key = key
+            g.page_cache_lock = key
+            return None
+        if entry is not None:
+            return _cached_response(entry, "stale")  # another worker is refreshing it
+        entry = shared.wait_for(key)
+        if entry is not None:
+            return _cached_response(entry, "hit")
+        g.page_cache_key = key
+        return None
 
     @app.after_request
     def store_page(response: Response) -> Response:
         key = g.pop("page_cache_key", None)
-        # Only a page that stayed anonymous all the way through (no cookie was set) is shared.
+        lock = g.pop("page_cache_lock", None)
+        etag = g.pop("page_etag", None)
+        # Only a page that stayed anonymous all the way through (no cookie set) is shared.
         shareable = (
-            key
+            etag is not None
             and response.status_code == 200
             and not session
+            and not session.modified
             and not response.direct_passthrough
             and "Set-Cookie" not in response.headers
         )
-        if shareable:
-            cache.put(key, response.get_data(), response.status_code, response.mimetype)
+        if shareable and "X-Page-Cache" not in response.headers:
+            if key is not None:
+                shared.store(key, (response.get_data(), response.mimetype), shared.fresh_seconds())
+            _public_headers(response, etag)
+        if lock is not None:
+            shared.release(lock)
         return response

@@ -1,7 +1,9 @@
-"""Run-time site settings with defaults, cached briefly per process.
+"""Run-time site settings with defaults, kept per process and keyed by the site version.
 
-Each worker keeps what it read for `CACHE_SECONDS`; a change made in one worker reaches the others
-within that time (the worker that made it sees it at once).
+Each worker keeps what it read while the site version (membership/cache.py, read once per
+request) stays the same; `set_setting` bumps it in the change's own transaction, so every worker
+reloads the settings on its first request after the commit. `CACHE_SECONDS` only bounds how
+long a change made behind the app's back (straight in the database) can go unseen.
 """
 
 import time
@@ -9,6 +11,7 @@ import time
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from membership.cache import bump_site_version, site_version
 from membership.extensions import db
 from membership.models import SiteSetting
 
@@ -44,16 +47,20 @@ DEFAULTS: dict[str, object] = {
 
 
 def _cache() -> dict:
-    return current_app.extensions.setdefault("site_settings", {"loaded_at": 0.0, "values": {}})
+    return current_app.extensions.setdefault(
+        "site_settings", {"loaded_at": 0.0, "version": None, "values": {}}
+    )
 
 
 def all_settings() -> dict[str, object]:
     """Every setting, stored value over default."""
     cache = _cache()
-    if time.monotonic() - cache["loaded_at"] > CACHE_SECONDS:
+    version = site_version()
+    if cache["version"] != version or time.monotonic() - cache["loaded_at"] > CACHE_SECONDS:
         stored = {row.key: row.value for row in db.session.scalars(db.select(SiteSetting))}
         cache["values"] = {**DEFAULTS, **stored}
         cache["loaded_at"] = time.monotonic()
+        cache["version"] = version
     return cache["values"]
 
 
@@ -62,7 +69,7 @@ def get_setting(key: str):
 
 
 def set_setting(key: str, value) -> None:
-    """Store a setting (flushes; the caller commits) and forget this worker's cache."""
+    """Store a setting (flushes; the caller commits) and bump the site version with it."""
     if key not in DEFAULTS:
         raise KeyError(key)
     row = db.session.get(SiteSetting, key)
@@ -71,6 +78,7 @@ def set_setting(key: str, value) -> None:
     else:
         row.value = value
     db.session.flush()
+    bump_site_version()
     _cache()["loaded_at"] = 0.0
 
 

@@ -12,6 +12,7 @@ from flask import (
     make_response,
     render_template,
     request,
+    session,
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -164,8 +165,9 @@ def _allow_stripe_redirects_in_template() -> str:
 
 
 def _is_private_page() -> bool:
-    """Signed-in and admin pages must never be stored by a browser or a proxy."""
-    if request.path.startswith("/admin"):
+    """Signed-in and admin pages must never be stored by a browser or a proxy; nor may a page
+    for a browser whose session holds anything (a form's CSRF token, a flash message)."""
+    if request.path.startswith("/admin") or session:
         return True
     try:
         return bool(current_user and current_user.is_authenticated)

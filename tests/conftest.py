@@ -9,6 +9,7 @@ import re
 import shutil
 import socket
 import uuid
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -17,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import has_app_context
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -25,12 +26,10 @@ from sqlalchemy.engine import make_url
 from membership import create_app
 from membership.extensions import db
 
-settings.register_profile(
-    "ci", max_examples=500, deadline=None, suppress_health_check=list(HealthCheck)
-)
-settings.register_profile(
-    "dev", max_examples=60, deadline=None, suppress_health_check=list(HealthCheck)
-)
+# Every health check stays on. A property that must skip one names it on its own @settings,
+# with the reason beside it (tests/test_sponsors.py: one app shared by all examples on purpose).
+settings.register_profile("ci", max_examples=500, deadline=None)
+settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 USING_POSTGRES = os.environ.get("TEST_DATABASE", "sqlite") == "postgresql"
@@ -117,6 +116,44 @@ def database_url(postgres_url, tmp_path, request):
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return postgres_url
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """A Redis server and the key prefix this test run owns on it."""
+
+    url: str
+    key_prefix: str
+
+    def limiter_settings(self) -> dict:
+        """App settings that keep Flask-Limiter's counters in Redis, under this run's prefix."""
+        return {"RATELIMIT_STORAGE_URI": self.url, "RATELIMIT_KEY_PREFIX": self.key_prefix}
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """Redis for the session, with a key prefix of its own; only those keys are deleted after.
+
+    Like PostgreSQL: unreachable Redis fails the run in CI (`CI` set) and skips locally. The
+    server may be shared (other runs, other projects), so nothing is ever flushed.
+    """
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    connection = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        connection.ping()
+    except redis.exceptions.RedisError as exc:
+        connection.close()
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI and cannot be reached at {url}: {exc}")
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    target = RedisTarget(url, f"membership-test-{uuid.uuid4().hex}")
+    yield target
+    own_keys = list(connection.scan_iter(match=f"*{target.key_prefix}*", count=1000))
+    if own_keys:
+        connection.delete(*own_keys)
+    connection.close()
 
 
 # --- mail -----------------------------------------------------------------------------------
@@ -283,6 +320,37 @@ def client(app) -> FormClient:
 def runner(app):
     """The `flask` command runner."""
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def shared_cache_config(tmp_path, request):
+    """Settings that turn the shared page and fragment caches on: Redis (`redis_url`: failing in
+    CI, skipped elsewhere, when unreachable) under a key prefix of this test's own on PostgreSQL
+    runs, files in a directory of this test's own on SQLite runs."""
+    if not USING_POSTGRES:
+        yield {
+            "PAGE_CACHE_SECONDS": 30,
+            "CACHE_TYPE": "FileSystemCache",
+            "CACHE_DIR": str(tmp_path / "shared-cache"),
+            "CACHE_THRESHOLD": 2000,
+        }
+        return
+    import redis
+
+    target = request.getfixturevalue("redis_url")
+    prefix = f"{target.key_prefix}:cache-{uuid.uuid4().hex[:12]}:"
+    yield {
+        "PAGE_CACHE_SECONDS": 30,
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": target.url,
+        "CACHE_KEY_PREFIX": prefix,
+        "CACHE_OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+    client = redis.Redis.from_url(target.url, socket_connect_timeout=2)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 # --- factories ------------------------------------------------------------------------------

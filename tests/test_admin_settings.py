@@ -149,6 +149,11 @@ def test_changes_are_saved_and_audited_with_old_and_new_values(admin_client):
         ({"currency": "dollars"}, "Enter a three-letter ISO currency code, like USD or EUR."),
         ({"currency": "E1R"}, "Enter a three-letter ISO currency code, like USD or EUR."),
         ({"currency": ""}, "Enter a currency code."),
+        # Stripe refuses codes it does not know; the stricter stand-in Stripe showed checkouts
+        # in them failing. Zero- and three-decimal currencies would be charged 100x or 10x off.
+        ({"currency": "zzz"}, "ZZZ is not a currency Stripe can charge in."),
+        ({"currency": "JPY"}, "JPY is not supported here: amounts on this site have two decimal"),
+        ({"currency": "kwd"}, "KWD is not supported here: amounts on this site have two decimal"),
     ],
 )
 def test_bad_input_is_refused_with_a_message_and_changes_nothing(admin_client, changes, message):

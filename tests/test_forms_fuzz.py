@@ -10,9 +10,11 @@ from collections import Counter
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from membership.auth import services, tokens
 from membership.extensions import db
+from membership.models import Tier, User
 from tests.conftest import PASSWORD
 
 NO_LIMITS = {
@@ -70,13 +72,24 @@ DISPLAY_NAME = st.text(alphabet=NO_NUL, min_size=2, max_size=60)
 NEW_PASSWORD = st.text(alphabet=NO_NUL, min_size=12, max_size=128)
 
 
+# Fields an attacker adds hoping the app copies them onto a model (SECURITY 21).
+PRIVILEGED = [
+    "is_admin", "admin", "role", "status", "tier", "tier_id", "complimentary_tier_id",
+    "complimentary_until", "confirmed_at", "email_confirmed_at", "user_id", "author_id", "id",
+    "stripe_customer_id", "totp_enabled_at", "next",
+]  # fmt: skip
+# Values that would matter if they were copied: an admin role, a tier's id, a confirmation date.
+PRIVILEGED_VALUES = st.sampled_from(
+    ["1", "true", "on", "admin", "moderator", "active", "banned", "2", "2030-01-01T00:00:00"]
+)
+
+
 def extras(known: set[str]):
     """Unknown fields an attacker might add (never the CSRF token or a real field)."""
-    names = st.one_of(
-        st.sampled_from(["is_admin", "role", "status", "tier", "confirmed_at", "next", "id"]),
-        st.text(min_size=1, max_size=30),
-    ).filter(lambda name: name not in known and name != "csrf_token")
-    return st.dictionaries(names, st.one_of(CLEAN, WILD), max_size=4)
+    names = st.one_of(st.sampled_from(PRIVILEGED), st.text(min_size=1, max_size=30)).filter(
+        lambda name: name not in known and name != "csrf_token"
+    )
+    return st.dictionaries(names, st.one_of(PRIVILEGED_VALUES, CLEAN, WILD), max_size=4)
 
 
 @st.composite
@@ -134,8 +147,26 @@ def make_fuzz_app(make_app):
     app = make_app(**NO_LIMITS)
     with app.app_context():
         services.create_user(KNOWN_EMAIL, "Known Reader", PASSWORD, confirmed=True)
+        # A paid tier with id 1 and 2 exist, so an injected `tier_id=2` names a real one.
+        db.session.add_all(
+            [
+                Tier(slug="supporter", name="Supporter", monthly_price=500, yearly_price=5000),
+                Tier(slug="patron", name="Patron", monthly_price=1500, yearly_price=15000),
+            ]
+        )
         db.session.commit()
     return app
+
+
+def assert_new_accounts_are_plain_readers(app) -> int:
+    """Every account made by the fuzzed forms: a reader, active, unconfirmed, no tier."""
+    with app.app_context():
+        made = db.session.scalars(select(User).where(User.email != KNOWN_EMAIL)).all()
+        for user in made:
+            assert (user.role, user.status) == ("reader", "active"), user.email
+            assert user.email_confirmed_at is None and user.complimentary_tier_id is None
+            assert user.stripe_customer_id is None and user.totp_enabled_at is None
+        return len(made)
 
 
 def post_form(app, url: str, data: dict, statuses: Counter, page: str | None = None):
@@ -216,6 +247,8 @@ def test_register_form_never_errors(make_app):
     # The form code ran: it refused bad input and accepted good (unicode) input.
     assert statuses[422] > 0 and statuses[302] > 0, statuses
     assert set(statuses) <= {302, 400, 422}, statuses
+    # Injected fields (is_admin, role, status, tier_id...) changed nothing on the accounts made.
+    assert assert_new_accounts_are_plain_readers(app) > 0
 
 
 def test_login_form_never_errors(make_app):

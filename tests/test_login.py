@@ -229,27 +229,24 @@ def test_thousand_wrong_passwords_across_ten_accounts(make_app, make_user):
             assert set(statuses) == {422, 429}
 
 
-def test_rate_limits_are_shared_through_redis(make_app, user, login):
+def test_rate_limits_are_shared_through_redis(make_app, user, login, redis_url):
     """With REDIS_URL the counters live in Redis, so every worker sees the same limit."""
     import redis
 
+    first = make_app(**redis_url.limiter_settings())
+    second = make_app(**redis_url.limiter_settings())
+    with first.app_context():
+        for _ in range(6):
+            login(first.test_client(), "shared@example.org", "wrong password entirely")
+    with second.app_context():
+        response = login(second.test_client(), "shared@example.org", "wrong password")
+    assert response.status_code == 429
+    # The counters are in Redis, under this run's own prefix (never in a shared keyspace).
+    server = redis.Redis.from_url(redis_url.url)
     try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    storage = "redis://127.0.0.1:6379/15"
-    redis.Redis.from_url(storage).flushdb()
-    first = make_app(RATELIMIT_STORAGE_URI=storage)
-    second = make_app(RATELIMIT_STORAGE_URI=storage)
-    try:
-        with first.app_context():
-            for _ in range(6):
-                login(first.test_client(), "shared@example.org", "wrong password entirely")
-        with second.app_context():
-            response = login(second.test_client(), "shared@example.org", "wrong password")
-        assert response.status_code == 429
+        assert list(server.scan_iter(match=f"*{redis_url.key_prefix}*", count=1000))
     finally:
-        redis.Redis.from_url(storage).flushdb()
+        server.close()
 
 
 def test_user_row_is_not_touched_by_failed_logins(client, user, login):

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -168,20 +169,55 @@ def fuzz_client(make_app, stripe_stub):
     return app.test_client()
 
 
-@settings()
-@given(amount=st.one_of(st.text(max_size=12), st.decimals(allow_nan=False).map(str)))
-def test_nothing_out_of_bounds_reaches_stripe(fuzz_client, stripe_stub, amount):
-    client = fuzz_client
-    before = len(checkout_requests(stripe_stub))
-    response = give(client, amount=amount)
-    assert response.status_code in (303, 400, 422)
-    sent = checkout_requests(stripe_stub)[before:]
-    if response.status_code == 303:
-        assert len(sent) == 1
-        sent_amount = int(sent[0]["params"]["line_items"][0]["price_data"]["unit_amount"])
-        assert 100 <= sent_amount <= 1000000
-    else:
-        assert sent == []
+def sent_amounts(stub, since: int) -> list[int]:
+    """`unit_amount` of each Checkout Session the stand-in was asked for after `since`."""
+    return [
+        int(request["params"]["line_items"][0]["price_data"]["unit_amount"])
+        for request in checkout_requests(stub)[since:]
+    ]
+
+
+def test_nothing_out_of_bounds_reaches_stripe(fuzz_client, stripe_stub):
+    """Any text: refused with nothing sent, or accepted and sent exactly, in minor units."""
+
+    # The app and the stand-in are shared by every example on purpose (one app, not 500): each
+    # example only looks at the requests made after its own `before`.
+    @settings()
+    @given(amount=st.one_of(st.text(max_size=12), st.decimals(allow_nan=False).map(str)))
+    def check(amount):
+        before = len(checkout_requests(stripe_stub))
+        response = give(fuzz_client, amount=amount)
+        assert response.status_code in (303, 400, 422)
+        sent = sent_amounts(stripe_stub, before)
+        if response.status_code == 303:
+            assert sent == [int(Decimal(amount.strip()) * 100)]
+            assert 100 <= sent[0] <= 1000000
+        else:
+            assert sent == []
+
+    check()
+
+
+def test_every_amount_within_bounds_is_accepted_and_sent_exactly(fuzz_client, stripe_stub):
+    """1 to 10,000 with at most two decimals, written "25", "25.5" or "25.50": all reach Stripe."""
+
+    @settings()
+    @given(
+        amount=st.decimals(min_value=1, max_value=10000, places=2),
+        written=st.sampled_from(["{:f}", "{:.2f}", " {:.2f} "]),
+    )
+    def check(amount, written):
+        text = written.format(amount.normalize() if written == "{:f}" else amount)
+        before = len(checkout_requests(stripe_stub))
+        response = give(fuzz_client, amount=text)
+        assert response.status_code == 303, (text, response.get_data(as_text=True))
+        assert sent_amounts(stripe_stub, before) == [int(amount * 100)]
+        assert (
+            checkout_requests(stripe_stub)[-1]["params"]["line_items"][0]["price_data"]["currency"]
+            == "usd"
+        )
+
+    check()
 
 
 @pytest.mark.parametrize(

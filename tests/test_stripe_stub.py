@@ -720,3 +720,210 @@ def test_pay_page_over_real_http(client, stub, plans):
     stub.complete_checkout(session.id)
     assert client.v1.checkout.sessions.retrieve(session.id).status == "complete"
     assert time.time() - started < 5
+
+
+# --- what real Stripe refuses ----------------------------------------------------------------
+
+
+def refusal(call) -> dict:
+    """The error body of a call the stand-in must refuse as Stripe does (400, invalid request)."""
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        call()
+    assert refused.value.http_status == 400
+    error = refused.value.json_body["error"]
+    assert error["type"] == "invalid_request_error" and error["message"]
+    return error
+
+
+def session_params(**changes) -> dict:
+    price_data = {"currency": "eur", "unit_amount": 2500, "product_data": {"name": "Gift"}}
+    return {
+        "mode": "payment",
+        "line_items": [{"price_data": price_data, "quantity": 1}],
+        "success_url": SUCCESS,
+        **changes,
+    }
+
+
+def test_a_reused_idempotency_key_with_other_parameters_is_refused_as_stripe_does(stub):
+    form = Client(stub)
+    headers = {"Authorization": "Bearer sk_test_stub", "Idempotency-Key": "k-1"}
+    assert form.post("/v1/customers", data={"name": "Ada"}, headers=headers).status_code == 200
+    again = form.post("/v1/customers", data={"name": "Ada"}, headers=headers)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    refused = form.post("/v1/customers", data={"name": "Ada L."}, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json["error"]["type"] == "idempotency_error"
+    assert "same parameters" in refused.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "param"),
+    [
+        (
+            {"line_items": [{"price": "price_x", "quantity": 1, "bogus": "1"}]},
+            "line_items[0][bogus]",
+        ),
+        ({"subscription_data": {"bogus": "1"}}, "subscription_data[bogus]"),
+        ({"payment_intent_data": {"metadata": {}, "bogus": "1"}}, "payment_intent_data[bogus]"),
+        (
+            {
+                "line_items": [
+                    {"price_data": {"currency": "eur", "unit_amount": 1, "bogus": 1}, "quantity": 1}
+                ]
+            },
+            "line_items[0][price_data][bogus]",
+        ),
+        (
+            {
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "eur",
+                            "unit_amount": 1,
+                            "product_data": {"x": 1},
+                        },
+                        "quantity": 1,
+                    }
+                ]
+            },
+            "line_items[0][price_data][product_data][x]",
+        ),
+        ({"success_url": {"bogus": "1"}}, "success_url[bogus]"),
+    ],
+)
+def test_nested_unknown_keys_are_refused(client, stub, changes, param):
+    error = refusal(lambda: client.v1.checkout.sessions.create(params=session_params(**changes)))
+    assert (error["param"], error["code"]) == (param, "parameter_unknown")
+    assert error["message"] == f"Received unknown parameter: {param}"
+    assert stub._all("checkout.session") == [] and stub._all("price") == []
+
+
+def test_nested_unknown_keys_are_refused_on_updates_and_previews(client, stub, plans):
+    sub = subscribe(client, stub, plans["monthly"])
+    item = sub["items"]["data"][0]["id"]
+    error = refusal(
+        lambda: client.v1.subscriptions.update(
+            sub.id, params={"items": [{"id": item, "price": plans["big"].id, "bogus": "1"}]}
+        )
+    )
+    assert error["param"] == "items[0][bogus]"
+    assert client.v1.subscriptions.retrieve(sub.id)["items"]["data"][0]["price"]["id"] == (
+        plans["monthly"].id
+    )
+    error = refusal(
+        lambda: client.v1.invoices.create_preview(
+            params={"subscription": sub.id, "subscription_details": {"bogus": "1"}}
+        )
+    )
+    assert error["param"] == "subscription_details[bogus]"
+
+
+@pytest.mark.parametrize(
+    ("resource", "params", "param"),
+    [
+        ("customers", {"bogus": "1"}, "bogus"),
+        ("prices", {"lookup_keys": ["a"], "bogus": "1"}, "bogus"),
+        ("products", {"metadata": {"a": "b"}}, "metadata"),
+        ("subscriptions", {"status": "all", "bogus": "1"}, "bogus"),
+        ("events", {"created": {"gte": 1, "since": 2}}, "created[since]"),
+        ("charges", {"amount": 5}, "amount"),
+        ("invoices", {"customer": "cus_x", "paid": "true"}, "paid"),
+    ],
+)
+def test_unknown_parameters_on_list_endpoints_are_refused(client, resource, params, param):
+    error = refusal(lambda: getattr(client.v1, resource).list(params=params))
+    assert error["param"] == param and error["code"] == "parameter_unknown"
+
+
+def test_known_list_parameters_are_accepted(client, plans):
+    assert client.v1.prices.list(params={"lookup_keys": ["supporter_monthly"], "limit": 5}).data
+    events = client.v1.events.list(params={"types": ["invoice.*"], "created": {"gte": 0}})
+    assert events.object == "list"
+    assert client.v1.subscriptions.list(params={"status": "all", "limit": 100}).data == []
+
+
+def metadata_of(n_keys=1, key_length=4, value_length=5) -> dict:
+    return {f"{i:0{key_length}d}": "v" * value_length for i in range(n_keys)}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "refused_param"),
+    [
+        (metadata_of(n_keys=51), "metadata"),
+        (metadata_of(key_length=41), "metadata[" + "0" * 41 + "]"),
+        (metadata_of(value_length=501), "metadata[0000]"),
+    ],
+)
+def test_metadata_beyond_stripes_limits_is_refused(client, stub, metadata, refused_param):
+    error = refusal(lambda: client.v1.customers.create(params={"metadata": metadata}))
+    assert error["param"] == refused_param
+    nested = {"mode": "subscription", "subscription_data": {"metadata": metadata}}
+    error = refusal(lambda: client.v1.checkout.sessions.create(params=session_params(**nested)))
+    assert error["param"] == "subscription_data[metadata]" + refused_param.removeprefix("metadata")
+    assert stub._all("customer") == []
+
+
+def test_metadata_at_stripes_limits_is_accepted(client):
+    for metadata in (
+        metadata_of(n_keys=50),
+        metadata_of(key_length=40),
+        metadata_of(value_length=500),
+    ):
+        assert (
+            client.v1.customers.create(params={"metadata": metadata}).metadata.to_dict() == metadata
+        )
+
+
+@pytest.mark.parametrize("currency", ["zzz", "EURO", "xx"])
+def test_unknown_currencies_are_refused(client, stub, plans, currency):
+    product = plans["monthly"].product
+    error = refusal(
+        lambda: client.v1.prices.create(
+            params={"product": product, "unit_amount": 100, "currency": currency}
+        )
+    )
+    assert error["param"] == "currency" and "Invalid currency" in error["message"]
+    line = {"price_data": {"currency": currency, "unit_amount": 100, "product": product}}
+    error = refusal(
+        lambda: client.v1.checkout.sessions.create(
+            params=session_params(line_items=[{**line, "quantity": 1}])
+        )
+    )
+    assert error["param"] == "line_items[0][price_data][currency]"
+
+
+def test_real_currencies_are_accepted(client, plans):
+    for currency in ("usd", "eur", "gbp", "jpy", "chf", "sek"):
+        price = client.v1.prices.create(
+            params={"product": plans["monthly"].product, "unit_amount": 100, "currency": currency}
+        )
+        assert price.currency == currency
+
+
+@pytest.mark.parametrize("amount", [100_000_000, 10**12])
+def test_amounts_above_stripes_maximum_are_refused(client, stub, plans, amount):
+    product = plans["monthly"].product
+    error = refusal(
+        lambda: client.v1.prices.create(
+            params={"product": product, "unit_amount": amount, "currency": "eur"}
+        )
+    )
+    assert (error["param"], error["code"]) == ("unit_amount", "amount_too_large")
+    line = {"price_data": {"currency": "eur", "unit_amount": amount, "product": product}}
+    error = refusal(
+        lambda: client.v1.checkout.sessions.create(
+            params=session_params(line_items=[{**line, "quantity": 1}])
+        )
+    )
+    assert error["param"] == "line_items[0][price_data][unit_amount]"
+    charge = paid_charge(client, stub)
+    error = refusal(lambda: client.v1.refunds.create(params={"charge": charge, "amount": amount}))
+    assert error["param"] == "amount"
+
+
+def test_the_largest_amount_is_accepted(client, plans):
+    price = client.v1.prices.create(
+        params={"product": plans["monthly"].product, "unit_amount": 99_999_999, "currency": "eur"}
+    )
+    assert price.unit_amount == 99_999_999

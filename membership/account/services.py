@@ -16,6 +16,7 @@ from membership.auth.services import (
 )
 from membership.auth.sessions import revoke_sessions
 from membership.billing.services import cancel_all_for_deletion
+from membership.cache import bump_discussions_of_author
 from membership.comments.services import delete_comments_of
 from membership.extensions import db
 from membership.mail import external_url, queue_email
@@ -36,7 +37,11 @@ def _check_password(user: User, password: str) -> None:
 
 
 def update_profile(user: User, display_name: str) -> None:
-    user.display_name = display_name.strip()
+    """Change the public name; the discussions that show it get new cache keys."""
+    name = display_name.strip()
+    if name != user.display_name:
+        user.display_name = name
+        bump_discussions_of_author(user.id)
 
 
 def set_notifications(user: User, *, notify_replies: bool) -> None:

@@ -1,6 +1,6 @@
 """Turning two-factor sign-in on and off from the account page (admins must have it)."""
 
-from flask import flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from membership.account.views import bp
@@ -10,8 +10,6 @@ from membership.auth.forms import DisableTwoFactorForm, EnableTwoFactorForm
 from membership.auth.passwords import verify_password
 from membership.extensions import db
 
-SETUP_KEY = "totp_setup"  # the session key holding a secret not yet confirmed
-
 
 @bp.route("/two-factor", methods=["GET"])
 @login_required
@@ -20,8 +18,8 @@ def two_factor():
     """Status, or the QR code and secret to set up an authenticator app."""
     secret = None
     if current_user.totp_enabled_at is None:
-        secret = session.get(SETUP_KEY) or twofactor.new_secret()
-        session[SETUP_KEY] = secret
+        secret = twofactor.pending_secret(current_user, create=True)
+        db.session.commit()
     return _page(secret)
 
 
@@ -44,13 +42,16 @@ def _page(secret: str | None, status: int = 200, *, enable_form=None, recovery_c
 def enable_two_factor():
     """Confirm the app works by entering one code; shows the recovery codes once."""
     form = EnableTwoFactorForm()
-    secret = session.get(SETUP_KEY)
-    if secret is None or current_user.totp_enabled_at is not None:
+    if current_user.totp_enabled_at is not None:
+        return redirect(url_for("account.two_factor"))
+    secret = twofactor.pending_secret(current_user, create=False)
+    if secret is None:
+        db.session.commit()  # an expired setup was cleared
+        flash("That setup expired. Scan the new code and try again.", "error")
         return redirect(url_for("account.two_factor"))
     if form.validate_on_submit():
         codes = twofactor.enable(current_user, secret, form.code.data)
         if codes is not None:
-            session.pop(SETUP_KEY, None)
             db.session.commit()
             flash("Two-factor sign-in is on. Keep your recovery codes somewhere safe.", "success")
             return _page(None, recovery_codes=codes)

@@ -2,6 +2,7 @@
 
 from membership.admin import (  # noqa: F401  (routes register on import)
     audit_views,
+    billing_conflicts,
     members_io_views,
     members_views,
     moderation_views,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from membership import audit
+from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Tag, User
 from membership.models.types import utcnow
@@ -75,10 +76,22 @@ def save_article(article: Article | None, values: dict, editor: User) -> Article
     article.published_at = published_at or article.published_at
     article.tags = _tags_from(values.get("tags", ""))
     article.editor_id = editor.id
+    _bump_versions(article, listing_changed=article.status == ArticleStatus.PUBLISHED)
     db.session.add(article)
     db.session.flush()
     audit.record(editor, "article.save", article, slug=article.slug)
     return article
+
+
+def _bump_versions(article: Article, *, listing_changed: bool) -> None:
+    """The story's page, and the listings when they change, get new cache keys.
+
+    The article's version rides in its own UPDATE (`version = version + 1`).
+    """
+    if article.id is not None:
+        article.version = Article.version + 1
+    if listing_changed:
+        bump_site_version()
 
 
 def publish(article: Article, editor: User) -> None:
@@ -87,6 +100,7 @@ def publish(article: Article, editor: User) -> None:
     if article.published_at is None:
         article.published_at = utcnow()
     article.editor_id = editor.id
+    _bump_versions(article, listing_changed=True)
     audit.record(editor, "article.publish", article, published_at=article.published_at.isoformat())
 
 
@@ -94,4 +108,5 @@ def unpublish(article: Article, editor: User) -> None:
     """Back to draft: the page disappears; comments stay for when it returns."""
     article.status = ArticleStatus.DRAFT
     article.editor_id = editor.id
+    _bump_versions(article, listing_changed=True)
     audit.record(editor, "article.unpublish", article)

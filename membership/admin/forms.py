@@ -1,5 +1,7 @@
 """Forms of the admin area."""
 
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -102,8 +104,11 @@ class TierForm(FlaskForm):
     monthly_price = DecimalField(
         "Monthly price", places=2, validators=[InputRequired(), NumberRange(min=0, max=100_000)]
     )
+    # Stripe's largest amount is 99,999,999 in minor units: 999,999.99 in major ones.
     yearly_price = DecimalField(
-        "Yearly price", places=2, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
+        "Yearly price",
+        places=2,
+        validators=[InputRequired(), NumberRange(min=0, max=Decimal("999999.99"))],
     )
     position = IntegerField("Order", default=0, validators=[NumberRange(min=0, max=1000)])
     active = BooleanField("Offered to readers", default=True)

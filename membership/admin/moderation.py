@@ -3,6 +3,7 @@
 from sqlalchemy import select, update
 
 from membership import audit
+from membership.cache import bump_discussion
 from membership.comments.services import adjust_comment_counts
 from membership.extensions import db
 from membership.models import Comment, CommentReport, CommentStatus, ReportStatus, User
@@ -78,4 +79,6 @@ def moderate(comment_ids: list[int], action: str, actor: User) -> int:
             .values(status=report_status, resolved_at=now, resolved_by_id=actor.id)
         )
         audit.record(actor, f"comment.{action}", comment, author_id=comment.author_id)
+    # One UPDATE for every story touched (counters already bumped some: harmless).
+    bump_discussion(*{comment.article_id for comment in comments})
     return len(comments)

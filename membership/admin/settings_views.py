@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from membership.admin.blueprint import bp
 from membership.admin.forms import POLICY_CHOICES
 from membership.audit import record
+from membership.billing.currencies import currency_problem
 from membership.extensions import db
 from membership.models import Tier
 from membership.settings import all_settings, set_setting
@@ -159,6 +160,9 @@ class SettingsForm(FlaskForm):
     def validate_currency(self, field) -> None:
         if not CURRENCY.match((field.data or "").strip()):
             raise ValidationError("Enter a three-letter ISO currency code, like USD or EUR.")
+        problem = currency_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

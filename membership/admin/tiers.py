@@ -7,6 +7,7 @@ from sqlalchemy import select
 from membership import audit
 from membership.billing import stripe_gateway as gateway
 from membership.billing.catalogue import sync_tier
+from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.models import Tier, User
 from membership.settings import get_setting
@@ -43,6 +44,7 @@ def save_tier(tier: Tier | None, values: dict, editor: User) -> tuple[Tier, list
         raise TierError("A paid tier needs both a monthly and a yearly price (or neither).")
     db.session.add(tier)
     db.session.flush()
+    bump_site_version()  # plans and invitations on the reading pages
     changes = sync_tier(tier) if gateway.is_configured() else []
     audit.record(editor, "tier.save", tier, slug=tier.slug, stripe=changes or None)
     return tier, changes

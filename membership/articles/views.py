@@ -2,12 +2,14 @@
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from membership.access import may_read
 from membership.articles import services
 from membership.articles.rendering import render_markdown
+from membership.cache import cached_fragment, site_version
 from membership.comments.discussion import discussion_markup
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Section, Tag
@@ -23,35 +25,48 @@ def navigation() -> dict:
     return {"nav_sections": services.sections}
 
 
-def _page_of(query):
-    return db.paginate(
-        query,
-        page=page_number(),
-        per_page=current_app.config["ARTICLES_PER_PAGE"],
-        error_out=False,
-    )
+def _listing(query, **context) -> Markup:
+    """A listing's content, the same for every reader: cached under the site version, which
+    every publication, unpublication or edit of a listed story bumps."""
+    number = page_number()
+    view_args = tuple(sorted((request.view_args or {}).items()))
+
+    def build() -> str:
+        page = db.paginate(
+            query,
+            page=number,
+            per_page=current_app.config["ARTICLES_PER_PAGE"],
+            error_out=False,
+        )
+        return render_template("articles/_listing.html", page=page, **context)
+
+    key = ("listing", request.endpoint, view_args, number, site_version())
+    html = cached_fragment(key, build, int(current_app.config.get("PAGE_CACHE_SECONDS") or 0))
+    return Markup(html)  # noqa: S704  (rendered by Jinja with autoescaping)
 
 
 @bp.route("/")
 def home():
     """The latest stories, paginated."""
-    return render_template("articles/list.html", page=_page_of(services.published_articles()))
+    listing = _listing(services.published_articles())
+    return render_template("articles/list.html", listing_html=listing)
 
 
 @bp.route("/section/<slug>")
 def section(slug: str):
     """The latest stories of one section."""
     found = db.first_or_404(select(Section).where(Section.slug == slug))
-    page = _page_of(services.published_in_section(found))
-    return render_template("articles/list.html", page=page, heading=found.name, intro=found)
+    listing = _listing(services.published_in_section(found), heading=found.name, intro=found)
+    return render_template("articles/list.html", listing_html=listing, heading=found.name)
 
 
 @bp.route("/tag/<slug>")
 def tag(slug: str):
     """The latest stories with one tag."""
     found = db.first_or_404(select(Tag).where(Tag.slug == slug))
-    page = _page_of(services.published_with_tag(found))
-    return render_template("articles/list.html", page=page, heading=f"Tagged: {found.name}")
+    heading = f"Tagged: {found.name}"
+    listing = _listing(services.published_with_tag(found), heading=heading)
+    return render_template("articles/list.html", listing_html=listing, heading=heading)
 
 
 @bp.route("/articles/<slug>")
@@ -96,7 +111,7 @@ def render_article(
         article=found,
         body=body,
         readable=readable,
-        discussion=discussion,
+        discussion_html=discussion,
         preview=preview,
     )
     return page, status

@@ -3,6 +3,8 @@
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from membership.crypto import signing_keys
+
 
 class TokenInvalid(Exception):
     """The token was tampered with or made for something else."""
@@ -13,7 +15,8 @@ class TokenExpired(TokenInvalid):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"membership.{purpose}")
+    # Signed with SECRET_KEY; links signed with a key in SECRET_KEY_FALLBACKS still open.
+    return URLSafeTimedSerializer(signing_keys(current_app.config), salt=f"membership.{purpose}")
 
 
 def make_token(purpose: str, payload: dict) -> str:

@@ -4,32 +4,61 @@ import hashlib
 import logging
 import secrets
 import time
+from datetime import timedelta
 
 import pyotp
 import segno
-from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, select
 
 from membership.auth.sessions import current_session, revoke_sessions
 from membership.extensions import db
-from membership.models import RecoveryCode, User
+from membership.models import PendingTotpSecret, RecoveryCode, User
 from membership.models.types import utcnow
+from membership.settings import site_name
 
 log = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
 STEP_SECONDS = 30
+# A secret shown on the setup page and not confirmed within this time is replaced.
+PENDING_LIFETIME = timedelta(minutes=30)
 
 
 def new_secret() -> str:
     return pyotp.random_base32()
 
 
+def pending_secret(user: User, *, create: bool) -> str | None:
+    """The secret being set up, kept encrypted on the server (never in the cookie).
+
+    The setup page calls this with `create=True`: like the session the cookie used to hold, the
+    row is setup state, not account data, so writing it from a GET changes nothing the reader
+    sees. An expired or unreadable (key dropped) secret is replaced, or None when not creating.
+    """
+    record = db.session.get(PendingTotpSecret, user.id)
+    if record is not None and (
+        record.created_at + PENDING_LIFETIME <= utcnow() or record.secret is None
+    ):
+        db.session.delete(record)
+        db.session.flush()
+        record = None
+    if record is None:
+        if not create:
+            return None
+        record = PendingTotpSecret(user_id=user.id, created_at=utcnow())
+        record.secret = new_secret()
+        db.session.add(record)
+        db.session.flush()
+    return record.secret
+
+
+def discard_pending_secret(user: User) -> None:
+    db.session.execute(delete(PendingTotpSecret).where(PendingTotpSecret.user_id == user.id))
+
+
 def provisioning_uri(user: User, secret: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(
-        name=user.email, issuer_name=current_app.config["SITE_NAME"]
-    )
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=site_name())
 
 
 def qr_code_svg(uri: str) -> Markup:
@@ -103,6 +132,7 @@ def enable(user: User, secret: str, code: str) -> list[str] | None:
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
+    discard_pending_secret(user)
     codes = new_recovery_codes(user)
     revoke_sessions(user, keep=current_session())
     log.info("account #%s turned two-factor sign-in on", user.id)

@@ -20,11 +20,15 @@ def sync_tier(tier: Tier) -> list[str]:
         "metadata": {"tier": tier.slug, "kind": "membership"},
         "active": tier.active,
     }
-    if tier.stripe_product_id:
-        gateway.update_product(tier.stripe_product_id, product)
-    else:
-        tier.stripe_product_id = gateway.create_product(product, f"product-tier-{tier.slug}")
+    if not tier.stripe_product_id:
+        # Created from what never changes (the slug), then given its name by the update below:
+        # if a later step fails, nothing is saved, and the admin retries after renaming the
+        # tier, the same request replays the same product instead of making an orphan one.
+        tier.stripe_product_id = gateway.create_product(
+            {"name": tier.slug, "metadata": product["metadata"]}, f"product-tier-{tier.slug}"
+        )
         changes.append(f"{tier.slug}: product {tier.stripe_product_id}")
+    gateway.update_product(tier.stripe_product_id, product)
     keys = {interval: tier.lookup_key(interval) for interval in (Interval.MONTH, Interval.YEAR)}
     existing = gateway.find_prices(list(keys.values()))
     for interval, key in keys.items():
@@ -41,7 +45,11 @@ def sync_tier(tier: Tier) -> list[str]:
         ):
             price_id = price["id"]
         else:
-            # A new Price takes over the lookup key; subscribers on the old one keep it.
+            # A new Price takes over the lookup key; subscribers on the old one keep it. The key
+            # names the Price it replaces: a failed save retried replays the same new Price, but
+            # going back to an earlier amount (5 -> 6 -> 5) makes a fresh one that takes the
+            # lookup key, instead of replaying the first Price, which no longer holds it.
+            replaced = price["id"] if price else "none"
             price_id = gateway.create_price(
                 {
                     "product": tier.stripe_product_id,
@@ -52,7 +60,7 @@ def sync_tier(tier: Tier) -> list[str]:
                     "transfer_lookup_key": True,
                     "metadata": {"tier": tier.slug},
                 },
-                idempotency_key=f"price-{key}-{amount}-{tier.currency}-{tier.stripe_product_id}",
+                key_scope=f"price-{key}-{replaced}",
             )
             changes.append(f"{tier.slug}: {interval} price {price_id} ({amount} {tier.currency})")
         if interval == Interval.MONTH:

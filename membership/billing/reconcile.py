@@ -8,7 +8,7 @@ from sqlalchemy import select
 from membership.billing import events, services
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
-from membership.models import StripeEvent, Subscription
+from membership.models import StripeEvent, Subscription, SubscriptionConflict
 
 EVENT_TYPES = sorted(events.SUBSCRIPTION_EVENTS | events.CHECKOUT_EVENTS | events.INVOICE_EVENTS)
 
@@ -32,6 +32,16 @@ def reconcile(
         )
         before = _state(existing)
         record = services.sync_subscription(stripe_sub)
+        if record is None or record.user_id is None:
+            conflict = db.session.scalar(
+                select(SubscriptionConflict).where(
+                    SubscriptionConflict.stripe_subscription_id == stripe_sub["id"]
+                )
+            )
+            if conflict is not None:
+                changes.append(
+                    f"CONFLICT subscription {stripe_sub['id']} not applied: {conflict.reason}"
+                )
         if record is not None and _state(record) != before:
             was = before[0] if before else "missing"
             changes.append(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from membership.access import LIVE_STATUSES, membership_of
+from membership.billing import matching
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
 from membership.mail import external_url, queue_email
@@ -47,14 +48,23 @@ def active_tiers() -> list[Tier]:
 
 
 def customer_id_for(user: User) -> str:
-    """The reader's Stripe Customer id, created in Stripe once (our idempotency key).
+    """The reader's Stripe Customer id: created in Stripe once, and saved at once.
 
-    Nothing is written here: callers store the id after their other Stripe calls, so no database
-    write lock is held while Stripe is being asked (its webhooks may be arriving meanwhile).
+    The new id is committed in its own short transaction, before any other Stripe call of the
+    request. If creating the Checkout Session then fails and the request rolls back, the id
+    stays, so the retry reuses this customer: nothing is created twice, even if the reader
+    changed their name or email in between (the idempotency key covers the parameters, so
+    that case would otherwise make a second customer; before issue 15 it reused the key with
+    new parameters and Stripe refused it for 24 hours). Only reads precede this point in the
+    checkout requests, so the commit publishes nothing else; no lock is held while Stripe
+    answers the next call.
     """
-    return user.stripe_customer_id or gateway.create_customer(
-        user.email, user.display_name, user.id
-    )
+    if user.stripe_customer_id:
+        return user.stripe_customer_id
+    customer_id = gateway.create_customer(user.email, user.display_name, user.id)
+    user.stripe_customer_id = customer_id
+    db.session.commit()
+    return customer_id
 
 
 def _require_billable(user: User) -> None:
@@ -98,9 +108,8 @@ def start_checkout(user: User, tier_slug: str, interval: str) -> str:
             "success_url": external_url("billing.success") + "?session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": external_url("billing.plans"),
         },
-        idempotency_key=f"checkout-{user.id}-{price_id}-{window}",
+        key_scope=f"checkout-{user.id}-{window}",
     )
-    user.stripe_customer_id = customer_id
     log.info("checkout %s started for account #%s (%s)", session["id"], user.id, tier.slug)
     return session["url"]
 
@@ -125,18 +134,6 @@ def fulfil_from_success_page(session_id: str, user: User) -> bool:
     if session.get("client_reference_id") != str(user.id):
         raise BillingRefused("This checkout belongs to another account.", 404)
     return fulfil_checkout_session(session) is not None
-
-
-def _find_user(stripe_subscription: dict) -> User | None:
-    metadata = stripe_subscription.get("metadata") or {}
-    user = None
-    if str(metadata.get("user_id", "")).isdigit():
-        user = db.session.get(User, int(metadata["user_id"]))
-    if user is None and stripe_subscription.get("customer"):
-        customer = stripe_subscription["customer"]
-        customer_id = customer if isinstance(customer, str) else customer.get("id")
-        user = db.session.scalar(select(User).where(User.stripe_customer_id == customer_id))
-    return user
 
 
 def _first_item(stripe_subscription: dict) -> dict:
@@ -171,7 +168,15 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
     )
     previous_status = record.status if record is not None else None
     if record is None:
-        user = _find_user(stripe_subscription)
+        match = matching.match_member(stripe_subscription)
+        if match.conflict is not None:
+            # Never guess whose money this is: report it, attach nothing.
+            matching.record_conflict(stripe_subscription, match)
+            log.warning("subscription %s not applied: %s", stripe_id, match.conflict)
+            return None
+        user = match.user
+        if user is not None:
+            matching.resolve_conflict(stripe_id)
         if tier is None and user is None:
             log.info("ignoring subscription %s: not one of our memberships", stripe_id)
             return None
@@ -190,6 +195,14 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
             record = db.session.scalar(
                 select(Subscription).where(Subscription.stripe_subscription_id == stripe_id)
             )
+    elif record.user_id is None:
+        # Created unattached earlier (no member matched then): try again, by the same rules.
+        match = matching.match_member(stripe_subscription)
+        if match.conflict is not None:
+            matching.record_conflict(stripe_subscription, match)
+        elif match.user is not None:
+            record.user_id = match.user.id
+            matching.resolve_conflict(stripe_id)
     if tier is not None:
         record.tier_id = tier.id
     record.stripe_price_id = price.get("id")
@@ -339,9 +352,7 @@ def apply_tier_change(user: User, change: TierChange) -> Subscription:
             # Upgrades are invoiced at once; downgrades leave no hidden credit behind.
             "proration_behavior": "always_invoice" if change.is_upgrade else "none",
         },
-        idempotency_key=(
-            f"change-{record.stripe_subscription_id}-{change.price_id}-{int(time.time() // 60)}"
-        ),
+        key_scope=f"change-{record.stripe_subscription_id}-{int(time.time() // 60)}",
     )
     record = sync_subscription(updated)
     if change.is_upgrade:

@@ -3,10 +3,20 @@
 Every call has a 10-second timeout and two network retries; every create carries an idempotency
 key of ours, so a retried request never makes a second object. Stripe failures surface as
 `PaymentProviderError` with a message fit for a reader.
+
+Idempotency keys are built here, never by callers: a caller names the attempt (`key_scope`,
+e.g. "checkout-42-<10-minute window>") and the key is that scope plus a digest of the exact
+parameters sent. Stripe refuses a key sent again with other parameters (400
+`idempotency_error`) and keeps refusing for 24 hours, so a key that could be reused with new
+parameters (a reader who renamed themselves between two attempts, a tier renamed after a failed
+sync) would lock that action out for a day. With the digest, the same request replays its
+first answer, and a different request is a different key: it can never be the same key with
+other parameters, whatever a caller puts in its scope.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -79,6 +89,12 @@ def _call(description: str, function: Callable[..., T], *args: Any, **kwargs: An
         raise PaymentProviderError(
             "The payment provider refused the request. Please contact us.", retryable=False
         ) from exc
+    except stripe.IdempotencyError as exc:
+        # A key of ours sent again with other parameters: a bug here, never the reader's fault.
+        log.error("Stripe refused the idempotency key of %s: %s", description, exc)
+        raise PaymentProviderError(
+            "The payment provider refused the request. Please contact us.", retryable=False
+        ) from exc
     except stripe.StripeError as exc:
         log.warning("Stripe unavailable during %s: %s", description, type(exc).__name__)
         raise PaymentProviderError(
@@ -87,30 +103,47 @@ def _call(description: str, function: Callable[..., T], *args: Any, **kwargs: An
         ) from exc
 
 
-def _options(idempotency_key: str | None) -> dict[str, Any]:
-    return {"idempotency_key": idempotency_key} if idempotency_key else {}
+def idempotency_key(key_scope: str, params: dict[str, Any]) -> str:
+    """The key for one request: the caller's scope and a digest of the exact parameters."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{key_scope}-{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+
+
+def _options(key_scope: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    return {"idempotency_key": idempotency_key(key_scope, params)} if key_scope else {}
 
 
 # --- customers and checkout -----------------------------------------------------------------
 
 
 def create_customer(email: str, name: str, user_id: int) -> str:
+    """A Stripe Customer for one of our readers (its id in metadata)."""
+    params = {"email": email, "name": name, "metadata": {"user_id": str(user_id)}}
     customer = _call(
         "customer creation",
         _client().v1.customers.create,
-        params={"email": email, "name": name, "metadata": {"user_id": str(user_id)}},
-        options=_options(f"customer-{user_id}"),
+        params=params,
+        options=_options(f"customer-{user_id}", params),
     )
     return str(customer.id)
 
 
-def create_checkout_session(params: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+def retrieve_customer_email(customer_id: str) -> str | None:
+    """The customer's email in Stripe; None for a deleted customer or one without an email."""
+    customer = _call("customer lookup", _client().v1.customers.retrieve, customer_id)
+    if getattr(customer, "deleted", False):
+        return None
+    email = customer.to_dict().get("email")
+    return str(email) if email else None
+
+
+def create_checkout_session(params: dict[str, Any], key_scope: str) -> dict[str, Any]:
     """Create a Checkout Session; returns {"id", "url"}."""
     session = _call(
         "checkout",
         _client().v1.checkout.sessions.create,
         params=params,
-        options=_options(idempotency_key),
+        options=_options(key_scope, params),
     )
     return {"id": session.id, "url": session.url}
 
@@ -145,14 +178,14 @@ def retrieve_subscription(subscription_id: str) -> dict[str, Any]:
 
 
 def update_subscription(
-    subscription_id: str, params: dict[str, Any], idempotency_key: str | None = None
+    subscription_id: str, params: dict[str, Any], key_scope: str | None = None
 ) -> dict[str, Any]:
     subscription = _call(
         "subscription update",
         _client().v1.subscriptions.update,
         subscription_id,
         params=params,
-        options=_options(idempotency_key),
+        options=_options(key_scope, {"id": subscription_id, **params}),
     )
     return subscription.to_dict()
 
@@ -217,12 +250,12 @@ def find_prices(lookup_keys: list[str]) -> dict[str, dict[str, Any]]:
     return {price.lookup_key: price.to_dict() for price in page.data if price.lookup_key}
 
 
-def create_product(params: dict[str, Any], idempotency_key: str) -> str:
+def create_product(params: dict[str, Any], key_scope: str) -> str:
     product = _call(
         "product creation",
         _client().v1.products.create,
         params=params,
-        options=_options(idempotency_key),
+        options=_options(key_scope, params),
     )
     return str(product.id)
 
@@ -231,12 +264,12 @@ def update_product(product_id: str, params: dict[str, Any]) -> None:
     _call("product update", _client().v1.products.update, product_id, params=params)
 
 
-def create_price(params: dict[str, Any], idempotency_key: str) -> str:
+def create_price(params: dict[str, Any], key_scope: str) -> str:
     price = _call(
         "price creation",
         _client().v1.prices.create,
         params=params,
-        options=_options(idempotency_key),
+        options=_options(key_scope, params),
     )
     return str(price.id)
 

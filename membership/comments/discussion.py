@@ -1,13 +1,14 @@
 """The discussion's HTML: built once for every reader, then marked cheaply for one reader.
 
 `shared_discussion_html(article, sort, page, may_comment)` renders what every reader sees
-alike. It reads no viewer, no session and no CSRF token, so it can be cached under
-(article id, discussion version, sort, page, may_comment). `personalise_discussion(html,
-marks)` then adds what is personal, by plain string substitution on the server, so the page
-works without JavaScript:
+alike. It reads no viewer, no session and no CSRF token, so it is cached (shared by every
+worker and instance) under (article id, discussion version, sort, page, may_comment).
+`personalise_discussion(html, marks)` then adds what is personal, by plain string substitution
+on the server, so the page works without JavaScript:
 
-- `<!--csrf-->`: the page's one CSRF token, in one hidden form. Every Like and Feature button
-  belongs to it (the `form` attribute), and htmx's Delete includes it: no token per comment.
+- `<!--actions-->`: the page's one CSRF token, in one hidden form (signed-in readers only).
+  Every Like and Feature button belongs to it (the `form` attribute), and htmx's Delete
+  includes it: no token per comment.
 - `<!--viewer-->`: classes on the discussion (`can-act`, `is-staff`) that the stylesheet uses
   to show the Like/Report and Feature controls to the readers who may use them.
 - `<!--form-->`: the comment box, or the reason the reader cannot comment, and the reader's own
@@ -26,11 +27,12 @@ from functools import lru_cache
 
 from flask import current_app, render_template
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload
 
 from membership.access import supporter_badges
+from membership.cache import cached_fragment
 from membership.comments.forms import CommentForm
 from membership.comments.queries import (
     Discussion,
@@ -44,7 +46,7 @@ from membership.extensions import db
 from membership.models import Article, Comment, CommentStatus, User
 from membership.models.types import utcnow
 
-CSRF = "<!--csrf-->"
+ACTIONS = "<!--actions-->"
 VIEWER = "<!--viewer-->"
 FORM = "<!--form-->"
 THREADS_START = "<!--threads-->"
@@ -87,6 +89,15 @@ def report_link(comment_id: int) -> Markup:
     )
 
 
+def actions_form(csrf_token: str) -> Markup:
+    """The page's one hidden form with the CSRF token, which every Like and Feature button and
+    the in-place Delete use (instead of a token per comment)."""
+    return Markup(
+        '<form id="comment-actions" method="post" action="/comments/actions" hidden>'
+        '<input type="hidden" name="csrf_token" value="{}"></form>'
+    ).format(csrf_token)
+
+
 def reported_note() -> Markup:
     return Markup('<span class="action-note for-others">Reported</span>')
 
@@ -117,7 +128,31 @@ def initials(name: str | None) -> str:
 
 
 def shared_discussion_html(article: Article, sort: str, page: int, may_comment: bool) -> str:
-    """The discussion as every reader sees it; no viewer data, no token (placeholders instead)."""
+    """The discussion as every reader sees it, from the shared cache (membership/cache.py).
+
+    The key holds every version the HTML depends on: the article (its id and creation time, so
+    that a re-created database never meets old copies), its discussion version (bumped in the
+    transaction of every comment write), the sort, the page and whether Reply links are shown.
+    What no version covers (supporter badges, display names) expires with PAGE_CACHE_SECONDS.
+    """
+    key = (
+        "discussion",
+        article.id,
+        article.created_at.timestamp(),
+        article.discussion_version,
+        sort,
+        page,
+        may_comment,
+    )
+    return cached_fragment(
+        key,
+        lambda: build_shared_discussion_html(article, sort, page, may_comment),
+        int(current_app.config.get("PAGE_CACHE_SECONDS") or 0),
+    )
+
+
+def build_shared_discussion_html(article: Article, sort: str, page: int, may_comment: bool) -> str:
+    """Render the shared discussion from the database (what the cache stores)."""
     discussion = load_discussion(article, sort, page)
     # The template is rendered without the request's context processors: no `current_user`,
     # no `csrf_token()` can reach the shared HTML.
@@ -144,7 +179,8 @@ def personalise_discussion(html: str, personal: Personal) -> Markup:
             edits.append((at, len(needle), replacement))
         return at
 
-    edit(CSRF, str(escape(personal.csrf_token)))  # once: in the page's one actions form
+    if personal.csrf_token:  # a visitor's page carries no form and no token at all
+        edit(ACTIONS, actions_form(personal.csrf_token))
     edit(VIEWER, personal.classes)
     edit(FORM, personal.form_html)
     marks = personal.marks

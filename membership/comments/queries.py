@@ -93,7 +93,14 @@ def load_discussion(article: Article, sort: str, page: int) -> Discussion:
 
     replies: dict[int, list[Comment]] = {}
     reply_to_names: dict[int, str] = {}
+    featured: list[Comment] = []
+    wanted = []
     if thread_ids:
+        wanted.append(Comment.thread_id.in_(thread_ids))
+    if page == 1:
+        # The featured comments come with the replies: one statement for both.
+        wanted.append(and_(Comment.article_id == article.id, Comment.featured_at.is_not(None)))
+    if wanted:
         parent, parent_author = PARENT, PARENT_AUTHOR
         rows = db.session.execute(
             select(Comment, parent_author.display_name)
@@ -101,30 +108,20 @@ def load_discussion(article: Article, sort: str, page: int) -> Discussion:
             .options(contains_eager(Comment.author.of_type(author)))
             .outerjoin(parent, Comment.reply_to_id == parent.id)
             .outerjoin(parent_author, parent.author_id == parent_author.id)
-            .where(Comment.thread_id.in_(thread_ids), Comment.status == CommentStatus.PUBLISHED)
+            .where(Comment.status == CommentStatus.PUBLISHED, or_(*wanted))
             .order_by(Comment.created_at.asc(), Comment.id.asc())
         )
-        for reply, parent_name in rows:
-            replies.setdefault(reply.thread_id, []).append(reply)
-            if reply.reply_to_id != reply.thread_id and parent_name:
-                reply_to_names[reply.id] = parent_name
-
-    featured: list[Comment] = []
-    if page == 1:
-        featured = list(
-            db.session.scalars(
-                select(Comment)
-                .outerjoin(author, Comment.author_id == author.id)
-                .options(contains_eager(Comment.author.of_type(author)))
-                .where(
-                    Comment.article_id == article.id,
-                    Comment.featured_at.is_not(None),
-                    Comment.status == CommentStatus.PUBLISHED,
-                )
-                .order_by(Comment.featured_at.desc())
-                .limit(MAX_FEATURED)
-            )
-        )
+        shown_threads = set(thread_ids)
+        for comment, parent_name in rows:
+            if comment.featured_at is not None and page == 1:
+                featured.append(comment)
+            if comment.thread_id not in shown_threads:
+                continue
+            replies.setdefault(comment.thread_id, []).append(comment)
+            if comment.reply_to_id != comment.thread_id and parent_name:
+                reply_to_names[comment.id] = parent_name
+        featured.sort(key=lambda c: c.featured_at, reverse=True)
+        featured = featured[:MAX_FEATURED]
 
     shown = threads + featured + [r for group in replies.values() for r in group]
     badges = supporter_badges({c.author_id for c in shown if c.author_id is not None})

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from membership import audit
 from membership.access import has_paid_access
 from membership.auth import tokens
+from membership.cache import bump_discussion
 from membership.comments.rendering import URL_PATTERN
 from membership.extensions import db
 from membership.mail import external_url, queue_email
@@ -195,6 +196,7 @@ def post_comment(
     if not held:
         adjust_comment_counts(article.id, thread_id, +1)
     else:
+        bump_discussion(article.id)  # the author sees their held comment
         log.info("comment by account #%s held for review: %s", user.id, held)
     db.session.flush()
     if reply_to is not None:
@@ -225,11 +227,15 @@ def hold_reason(user: User, body: str) -> str | None:
 
 
 def adjust_comment_counts(article_id: int, thread_id: int | None, delta: int) -> None:
-    """Keep the article's and the thread's counters in step (atomic increments)."""
+    """Keep the article's and the thread's counters in step (atomic increments); the same
+    UPDATE bumps the discussion's cache version."""
     db.session.execute(
         update(Article)
         .where(Article.id == article_id)
-        .values(comment_count=Article.comment_count + delta)
+        .values(
+            comment_count=Article.comment_count + delta,
+            discussion_version=Article.discussion_version + 1,
+        )
     )
     if thread_id is not None:
         db.session.execute(
@@ -293,6 +299,7 @@ def edit_comment(user: User, comment: Comment, body: str) -> None:
     if body != comment.body:
         comment.body = body
         comment.edited_at = utcnow()
+        bump_discussion(comment.article_id)
 
 
 def delete_comment(user: User, comment: Comment) -> None:
@@ -307,6 +314,8 @@ def delete_comment(user: User, comment: Comment) -> None:
     comment.edited_at = utcnow()
     if was_counted:
         adjust_comment_counts(comment.article_id, comment.thread_id, -1)
+    else:
+        bump_discussion(comment.article_id)
     log.info("comment #%s deleted by its author", comment.id)
 
 
@@ -331,14 +340,14 @@ def toggle_like(user: User, comment: Comment) -> bool:
         )
     ).rowcount
     if removed:
-        _bump_likes(comment.id, -1)
+        _bump_likes(comment, -1)
         return False
     try:
         with db.session.begin_nested():
             db.session.add(CommentLike(comment_id=comment.id, user_id=user.id))
     except IntegrityError:
         return True  # a second click raced the first: the like exists once
-    _bump_likes(comment.id, +1)
+    _bump_likes(comment, +1)
     return True
 
 
@@ -351,15 +360,17 @@ def feature_comment(moderator: User, comment: Comment, featured: bool) -> bool:
     comment.featured_at = utcnow() if featured else None
     action = "comment.feature" if featured else "comment.unfeature"
     audit.record(moderator, action, comment, author_id=comment.author_id)
+    bump_discussion(comment.article_id)
     return featured
 
 
-def _bump_likes(comment_id: int, delta: int) -> None:
+def _bump_likes(comment: Comment, delta: int) -> None:
     db.session.execute(
         update(Comment)
-        .where(Comment.id == comment_id)
+        .where(Comment.id == comment.id)
         .values(like_count=Comment.like_count + delta)
     )
+    bump_discussion(comment.article_id)
 
 
 def report_comment(

@@ -3,6 +3,7 @@
 from membership.models.article import AccessLevel, Article, ArticleStatus, Section, Tag
 from membership.models.audit import AuditEvent
 from membership.models.billing import Interval, StripeEvent, Subscription, Tier
+from membership.models.billing_conflict import SubscriptionConflict
 from membership.models.comment import (
     Comment,
     CommentLike,
@@ -12,7 +13,8 @@ from membership.models.comment import (
     ReportStatus,
 )
 from membership.models.outbox import OutboxEmail
-from membership.models.setting import SiteSetting
+from membership.models.secrets import PendingTotpSecret
+from membership.models.setting import CacheVersion, SiteSetting
 from membership.models.sponsorship import (
     Frequency,
     Recognition,
@@ -36,6 +38,7 @@ __all__ = [
     "Article",
     "ArticleStatus",
     "AuditEvent",
+    "CacheVersion",
     "Comment",
     "CommentLike",
     "CommentReport",
@@ -45,6 +48,7 @@ __all__ = [
     "MemberLabel",
     "MemberNote",
     "OutboxEmail",
+    "PendingTotpSecret",
     "Recognition",
     "RecoveryCode",
     "ReportReason",
@@ -57,6 +61,7 @@ __all__ = [
     "SponsorshipStatus",
     "StripeEvent",
     "Subscription",
+    "SubscriptionConflict",
     "Tag",
     "Tier",
     "User",

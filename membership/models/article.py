@@ -80,6 +80,10 @@ class Article(db.Model):
     # NULL follows the site-wide comment policy; otherwise everyone / paying / closed.
     comment_policy: Mapped[str | None] = mapped_column(String(16))
     comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Cache keys (membership/cache.py): bumped by the write's own transaction, so a committed
+    # change of the story or of its discussion makes every worker build a new copy.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    discussion_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

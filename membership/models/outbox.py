@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from membership.crypto import EncryptedField
 from membership.extensions import db
 from membership.models.types import UTCDateTime, utcnow
 
@@ -18,8 +19,11 @@ class OutboxEmail(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str] = mapped_column(Text)
+    # Bodies hold signed links (password reset, confirmation): stored encrypted.
+    text_body_ciphertext: Mapped[str] = mapped_column("text_body", Text)
+    html_body_ciphertext: Mapped[str] = mapped_column("html_body", Text)
+    text_body = EncryptedField("text_body_ciphertext")
+    html_body = EncryptedField("html_body_ciphertext")
     headers: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from membership.crypto import EncryptedField
 from membership.extensions import db
 from membership.models.types import UTCDateTime, utcnow
 
@@ -70,8 +71,10 @@ class User(UserMixin, db.Model):
     notify_replies: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Written under a row lock by every comment post: serialises one reader's posts.
     last_comment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Two-factor sign-in (TOTP). The last accepted time step makes every code work once.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor sign-in (TOTP). The secret is stored encrypted (membership/crypto.py); the last
+    # accepted time step makes every code work once.
+    totp_secret_ciphertext: Mapped[str | None] = mapped_column("totp_secret", Text)
+    totp_secret = EncryptedField("totp_secret_ciphertext")
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

@@ -59,9 +59,7 @@ def change_monthly_amount(sponsorship: Sponsorship, amount: Decimal) -> None:
             ],
             "proration_behavior": "none",
         },
-        idempotency_key=(
-            f"sponsor-amount-{sponsorship.id}-{to_minor(amount)}-{int(time.time() // 60)}"
-        ),
+        key_scope=f"sponsor-amount-{sponsorship.id}-{int(time.time() // 60)}",
     )
     sync_subscription(updated)
 

@@ -124,14 +124,12 @@ def start_checkout(
     if customer_id:
         params["customer"] = customer_id
     params = {key: value for key, value in params.items() if value is not None}
-    fingerprint = hashlib.sha256(
-        "|".join([requester_key, str(minor), *(str(v) for v in metadata.values())]).encode()
-    ).hexdigest()[:32]
+    # The requester is part of the scope: two guests giving the same gift must not share one
+    # session. The gateway adds the digest of the parameters (amount, metadata, customer...).
+    requester = hashlib.sha256(requester_key.encode()).hexdigest()[:16]
     session = gateway.create_checkout_session(
-        params, idempotency_key=f"sponsor-{fingerprint}-{int(time.time() // 600)}"
+        params, key_scope=f"sponsor-{requester}-{int(time.time() // 600)}"
     )
-    if signed_in:
-        user.stripe_customer_id = customer_id
     return session["url"]
 
 

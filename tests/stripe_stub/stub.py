@@ -22,6 +22,7 @@ from ._pages import PagesMixin
 from ._payments import PaymentsMixin
 from ._preview import PreviewMixin
 from ._resources import ResourcesMixin
+from ._schema import SCHEMAS, check_shape, check_values
 from ._store import StoreMixin
 from ._util import API_VERSION, StripeError, decode_form, new_id
 
@@ -116,7 +117,7 @@ class StripeStub(
             self._db: dict[str, dict[str, Any]] = {}
             self._extra: dict[str, dict[str, Any]] = {}
             self._idempotency: dict[str, tuple[Any, str]] = {}
-            self._faults: list[tuple[str, float]] = []
+            self._faults: list[tuple[str, float, str | None]] = []
             self.events: list[dict[str, Any]] = []
             self.outbox: list[dict[str, Any]] = []
             self.deliveries: list[Delivery] = []
@@ -163,15 +164,23 @@ class StripeStub(
 
     # --- faults -------------------------------------------------------------------------------
 
-    def fail_next(self, n: int = 1, status: int = 500) -> None:
-        """The next `n` API requests answer `status` with an error body (5xx: api_error)."""
+    def fail_next(self, n: int = 1, status: int = 500, *, path: str | None = None) -> None:
+        """The next `n` API requests (to `path` only, if given) answer `status` with an error
+        body (5xx: api_error); requests to other paths go through (a partial outage)."""
         with self._lock:
-            self._faults.extend([("fail", float(status))] * n)
+            self._faults.extend([("fail", float(status), path)] * n)
 
-    def timeout_next(self, n: int = 1, seconds: float = 12.0) -> None:
-        """The next `n` API requests sleep `seconds` before they are handled and answered."""
+    def timeout_next(self, n: int = 1, seconds: float = 12.0, *, path: str | None = None) -> None:
+        """The next `n` API requests (to `path` only, if given) sleep `seconds` before they are
+        handled and answered."""
         with self._lock:
-            self._faults.extend([("timeout", float(seconds))] * n)
+            self._faults.extend([("timeout", float(seconds), path)] * n)
+
+    def _take_fault(self, path: str) -> tuple[str, float, str | None] | None:
+        for index, fault in enumerate(self._faults):
+            if fault[2] in (None, path):
+                return self._faults.pop(index)
+        return None
 
     # --- WSGI ---------------------------------------------------------------------------------
 
@@ -193,7 +202,7 @@ class StripeStub(
             self.requests.append(
                 {"method": method, "path": path, "params": params, "idempotency_key": idem}
             )
-            fault = self._faults.pop(0) if self._faults else None
+            fault = self._take_fault(path)
             generation, wake = self._generation, self._wake
         headers = {"Request-Id": new_id("req_", 14), "Stripe-Version": self.api_version}
         if request.headers.get("Stripe-Version"):
@@ -230,6 +239,9 @@ class StripeStub(
         scoped = idem if method in ("POST", "DELETE") else None
         try:
             with self._operation(request_id=headers["Request-Id"], idempotency_key=idem):
+                # Refused before anything runs: Stripe saves no idempotent result for these.
+                check_shape(params, SCHEMAS[endpoint])
+                check_values(params)
                 cached = self._idempotency.get(scoped) if scoped else None
                 if cached is not None:
                     if cached[0] != (method, path, params):

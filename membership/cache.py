@@ -1,0 +1,252 @@
+"""One cache shared by every worker and instance, keyed by versions kept in database rows.
+
+Cached HTML is never invalidated by a message: its key includes the versions the page depends
+on (`articles.version`, `articles.discussion_version`, the "site" row of `cache_versions`), and
+every write bumps them with one `UPDATE ... SET v = v + 1` in its own transaction. Once the
+write commits, every worker computes a new key, so nobody is served the old copy.
+
+Entries also carry a "fresh until" time (`PAGE_CACHE_SECONDS`) for what no version covers
+(scheduled publication, comments closing automatically, supporter badges, display names). An
+expired entry is rebuilt by one worker, which takes a short lock (Redis SETNX, or a lock file
+created with O_EXCL beside the file cache); the others keep serving the expired copy
+meanwhile (it is still right for the current versions), so an expiry never makes every worker
+render at once.
+
+The cache fails open: when Redis is unreachable, the error is logged, the site renders from
+the database, and the cache is left alone for `OUTAGE_BACKOFF` seconds so that each request
+does not wait for a dead server.
+"""
+
+import contextlib
+import hashlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Hashable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from membership.extensions import cache, db
+from membership.models import Article, CacheVersion, Comment
+
+log = logging.getLogger(__name__)
+
+SITE = "site"
+LOCK_SECONDS = 10  # a rebuild holds its lock at most this long (a crashed worker's lock expires)
+WAIT_SECONDS = 1.0  # how long a request waits for another worker's first copy before building
+WAIT_STEP = 0.02
+STALE_FACTOR = 10  # an expired entry stays servable (while one worker rebuilds) this many times
+OUTAGE_BACKOFF = 5.0
+
+_outage_until = 0.0
+
+
+def enabled() -> bool:
+    """Whether pages and fragments are cached (`PAGE_CACHE_SECONDS` 0 turns both off)."""
+    return float(current_app.config.get("PAGE_CACHE_SECONDS") or 0) > 0
+
+
+def fresh_seconds() -> int:
+    return int(current_app.config.get("PAGE_CACHE_SECONDS") or 0)
+
+
+def make_key(*parts: Hashable) -> str:
+    """A short key: the first part in clear (for reading `redis-cli`), the rest hashed."""
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+    return f"{parts[0]}:{digest}"
+
+
+def _call(method: str, *args: Any, default: Any) -> Any:
+    """Call the cache; on any error log it, remember the outage briefly and return `default`."""
+    global _outage_until
+    if time.monotonic() < _outage_until:
+        return default
+    try:
+        return getattr(cache, method)(*args)
+    except Exception as error:
+        _outage_until = time.monotonic() + OUTAGE_BACKOFF
+        log.warning(
+            "shared cache unavailable, serving without it for %ss: %r", OUTAGE_BACKOFF, error
+        )
+        return default
+
+
+def lookup(key: str) -> tuple[Any, bool]:
+    """(value, fresh) for a key; (None, False) when absent or unreadable."""
+    entry = _call("get", key, default=None)
+    if not isinstance(entry, tuple) or len(entry) != 2:
+        return None, False
+    fresh_until, value = entry
+    return value, time.time() < fresh_until
+
+
+def store(key: str, value: Any, timeout: int) -> None:
+    """Keep `value` fresh for `timeout` seconds, and servable while a rebuild runs after that."""
+    _call("set", key, (time.time() + timeout, value), timeout * STALE_FACTOR, default=False)
+
+
+def claim(key: str) -> bool:
+    """Take the rebuild lock for a key; True also when the cache is down.
+
+    Redis's `add` (SET NX) is atomic. The file cache's `add` checks, then writes, so two
+    processes could both win: its locks are files created with O_EXCL instead.
+    """
+    directory = _lock_directory()
+    if directory is None:
+        lock = f"lock:{key}"
+        if _call("add", lock, time.time(), LOCK_SECONDS, default=True):
+            return True
+        # cachelib's Redis `add` is SETNX then EXPIRE: a worker killed between the two leaves a
+        # lock without expiry. A lock older than LOCK_SECONDS is such a leftover: take it over.
+        taken_at = _call("get", lock, default=None)
+        if isinstance(taken_at, float) and time.time() - taken_at < LOCK_SECONDS:
+            return False
+        _call("delete", lock, default=False)
+        return bool(_call("add", lock, time.time(), LOCK_SECONDS, default=True))
+    path = directory / hashlib.sha256(key.encode()).hexdigest()
+    for _attempt in range(2):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - path.stat().st_mtime < LOCK_SECONDS:
+                    return False
+                path.unlink()  # left by a worker that died while rebuilding
+            except FileNotFoundError:
+                pass
+        except OSError as error:
+            log.warning("cache lock unavailable: %r", error)
+            return True
+    return False
+
+
+def release(key: str) -> None:
+    directory = _lock_directory()
+    if directory is None:
+        _call("delete", f"lock:{key}", default=False)
+        return
+    with contextlib.suppress(OSError):
+        (directory / hashlib.sha256(key.encode()).hexdigest()).unlink()
+
+
+def _lock_directory() -> Path | None:
+    """Where the file cache keeps its rebuild locks (beside its entries); None for Redis."""
+    config = current_app.config
+    if config.get("CACHE_TYPE") not in ("FileSystemCache", "filesystem"):
+        return None
+    directory = Path(config["CACHE_DIR"] + "-locks")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def wait_for(key: str) -> Any:
+    """Another worker is building the first copy: wait briefly for it; None if it is late."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(WAIT_STEP)
+        value, _fresh = lookup(key)
+        if value is not None:
+            return value
+    return None
+
+
+def cached_fragment(key_parts: tuple, build: Callable[[], str], timeout: int) -> str:
+    """The cached HTML for `key_parts`, built by `build()` on one worker when missing or expired.
+
+    `key_parts` must include every version the HTML depends on.
+    """
+    if timeout <= 0 or not enabled():
+        return build()
+    key = make_key("fragment", *key_parts)
+    value, fresh = lookup(key)
+    if value is not None and fresh:
+        return value
+    if claim(key):
+        try:
+            value = build()
+            store(key, value, timeout)
+            return value
+        finally:
+            release(key)
+    if value is not None:
+        return value  # expired, but right for these versions: serve it while the lock holder works
+    value = wait_for(key)
+    if value is None:
+        value = build()  # the lock holder is late (or died): build, and keep the result
+        store(key, value, timeout)
+    return value
+
+
+# --- versions -----------------------------------------------------------------------------
+
+
+def site_version() -> int:
+    """The site-wide version (settings, tiers, listings), read at most once per request."""
+    if has_app_context() and "site_version" in g:
+        return g.site_version
+    version = db.session.connection().execute(_site_version_statement()).scalar() or 0
+    if has_app_context():
+        g.site_version = version
+    return version
+
+
+@lru_cache(maxsize=1)
+def _site_version_statement():
+    return select(CacheVersion.version).where(CacheVersion.name == SITE)
+
+
+def site_version_column():
+    """The site version as a scalar subquery, to read it in the same statement as a page's row."""
+    return select(CacheVersion.version).where(CacheVersion.name == SITE).scalar_subquery()
+
+
+def bump_site_version() -> None:
+    """A setting, a tier or a listed article changed: every page gets a new key at commit."""
+    result = db.session.execute(
+        update(CacheVersion)
+        .where(CacheVersion.name == SITE)
+        .values(version=CacheVersion.version + 1)
+    )
+    if not result.rowcount:
+        # No row yet (a database built with create_all): start from a random number, so that
+        # the keys of a re-created database never meet the copies cached for the previous one.
+        try:
+            with db.session.begin_nested():
+                db.session.add(CacheVersion(name=SITE, version=random.randrange(1, 2**30)))
+        except IntegrityError:
+            db.session.execute(
+                update(CacheVersion)
+                .where(CacheVersion.name == SITE)
+                .values(version=CacheVersion.version + 1)
+            )
+    if has_app_context():
+        g.pop("site_version", None)
+
+
+def bump_discussion(*article_ids: int) -> None:
+    """The discussion under these articles changed (a comment posted, edited, liked ...)."""
+    ids = sorted({article_id for article_id in article_ids if article_id is not None})
+    if ids:
+        db.session.execute(
+            update(Article)
+            .where(Article.id.in_(ids))
+            .values(discussion_version=Article.discussion_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def bump_discussions_of_author(user_id: int) -> None:
+    """A commenter's public name changed: every discussion they wrote in shows it."""
+    db.session.execute(
+        update(Article)
+        .where(Article.id.in_(select(Comment.article_id).where(Comment.author_id == user_id)))
+        .values(discussion_version=Article.discussion_version + 1)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,243 @@
+"""Membership money rules a reader or an operator would notice, driven through the stand-in Stripe.
+
+Each test pins a rule that a deliberate change to the billing code once survived (issue 15).
+"""
+
+import http.client
+import json
+import re
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from sqlalchemy import func, select, update
+
+from membership.extensions import db
+from membership.models import OutboxEmail, Subscription, User
+from membership.models.types import utcnow
+from tests.conftest import connect_webhooks, sign_in_with_two_factor, stripe_settings
+from tests.test_billing import checkout, session_id_of, subscribe
+
+
+@pytest.fixture
+def app_config(stripe_stub):
+    return stripe_settings(stripe_stub)
+
+
+@pytest.fixture(autouse=True)
+def webhooks(app, stripe_stub):
+    connect_webhooks(stripe_stub, app)
+
+
+@pytest.fixture
+def paid_story(make_article):
+    return make_article(slug="paid-story", access_level="paid", body="Only for members.")
+
+
+def reads_paid_story(client) -> bool:
+    return "Only for members." in client.get("/articles/paid-story").get_data(as_text=True)
+
+
+def plan_on_account_page(client) -> str:
+    """The "Plan" line of the membership panel, e.g. "Patron · $15.00 / month"."""
+    page = client.get("/account").get_data(as_text=True)
+    match = re.search(r"<dt>Plan</dt><dd>([^<]*)</dd>", page)
+    return match.group(1) if match else "free"
+
+
+def stripe_api(stub, method: str, path: str, params: dict | None = None) -> dict:
+    """Call the stand-in Stripe's API as a Stripe dashboard user or another system would."""
+    parts = urlsplit(stub.base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+    body = urlencode(params or {})
+    connection.request(
+        method,
+        path,
+        body=body,
+        headers={
+            "Authorization": "Bearer sk_test_stub",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    response = connection.getresponse()
+    payload = json.loads(response.read())
+    connection.close()
+    assert response.status == 200, payload
+    return payload
+
+
+def subscription_id_in_outbox(stub) -> str:
+    return next(
+        e["data"]["object"]["id"]
+        for e in stub.outbox
+        if e["type"] == "customer.subscription.created"
+    )
+
+
+def emails_with_subject(subject: str) -> int:
+    return db.session.scalar(
+        select(func.count(OutboxEmail.id)).where(OutboxEmail.subject == subject)
+    )
+
+
+# --- tiers over time ----------------------------------------------------------------------------
+
+
+def test_a_downgraded_member_has_the_lower_tier_once_the_period_ends(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="patron")
+    response = member.submit(
+        "/membership/change",
+        {"tier": "supporter", "interval": "month", "confirm": "yes"},
+        page="/membership/change?tier=supporter&interval=month",
+    )
+    assert response.status_code == 302
+    stripe_stub.deliver()
+    assert plan_on_account_page(member).startswith("Patron"), "paid for until the period ends"
+
+    # The paid period is over (Stripe renews at the new, lower price).
+    ended = utcnow() - timedelta(minutes=1)
+    db.session.execute(update(Subscription).values(previous_tier_until=ended))
+    db.session.commit()
+    assert plan_on_account_page(member).startswith("Supporter")
+
+
+def test_an_upgrade_preview_shows_what_stripe_will_charge_now(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="supporter")
+    page = member.get("/membership/change?tier=patron&interval=month").get_data(as_text=True)
+    charged = re.search(r"You will be charged <strong>\$([\d.]+)</strong> now", page)
+    assert charged, page
+    # The rest of a month that has barely begun, at $15 instead of $5: just under $10.
+    assert 9.5 <= float(charged.group(1)) <= 10.0
+
+
+# --- who may pay --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_suspended_reader_cannot_change_plan(app, member, stripe_stub, tiers, login, method):
+    from membership.auth.standing import suspend
+
+    subscribe(member, stripe_stub, tier="supporter")
+    user = db.session.get(User, member.user.id)
+    suspend(user, reason="Abuse")
+    db.session.commit()
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302, "a suspended reader may sign in"
+    stripe_stub.requests.clear()
+    url = "/membership/change?tier=patron&interval=month"
+    if method == "GET":
+        response = client.get(url)
+    else:
+        response = client.submit(
+            "/membership/change",
+            {"tier": "patron", "interval": "month", "confirm": "yes"},
+            page="/account",
+        )
+    assert response.status_code == 403
+    assert "suspended" in response.get_data(as_text=True)
+    assert stripe_stub.requests == [], "Stripe is not even asked"
+    assert db.session.scalar(select(Subscription.tier_id)) == tiers["supporter"].id
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def test_a_bank_debit_checkout_that_succeeds_later_grants_the_membership(
+    member, stripe_stub, tiers, paid_story, mailbox
+):
+    session_id = session_id_of(checkout(member))
+    stripe_stub.complete_checkout(session_id, paid=False)
+    assert set(stripe_stub.deliver()) == {200}
+    assert not reads_paid_story(member), "nothing is granted while the debit is pending"
+
+    stripe_stub.async_payment(session_id, succeeded=True)
+    # Stripe sends events in no particular order: the checkout's own event arrives first.
+    [succeeded] = [
+        e for e in stripe_stub.outbox if e["type"] == "checkout.session.async_payment_succeeded"
+    ]
+    assert stripe_stub.deliver(events=[succeeded]) == [200]
+    assert reads_paid_story(member)
+    assert mailbox.last("member@example.org")["Subject"] == "Welcome to Supporter"
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(func.count(Subscription.id))) == 1
+
+
+def test_a_bank_debit_checkout_that_fails_grants_nothing(member, stripe_stub, tiers, paid_story):
+    session_id = session_id_of(checkout(member))
+    stripe_stub.complete_checkout(session_id, paid=False)
+    stripe_stub.async_payment(session_id, succeeded=False)
+    assert set(stripe_stub.deliver()) == {200}
+    assert not reads_paid_story(member)
+    assert "You are a free member." in member.get("/account").get_data(as_text=True)
+
+
+def test_a_subscription_started_in_the_billing_portal_is_matched_by_customer(
+    member, stripe_stub, tiers, paid_story
+):
+    """The portal sets none of our metadata: the Stripe customer id says whose it is."""
+    stripe_stub.complete_checkout(session_id_of(checkout(member)))
+    subscription_id = subscription_id_in_outbox(stripe_stub)
+    stripe_api(stripe_stub, "POST", f"/v1/subscriptions/{subscription_id}", {"metadata": ""})
+    # What a portal subscription sends: no checkout.session.completed, only its own events.
+    stripe_stub.outbox[:] = [e for e in stripe_stub.outbox if not e["type"].startswith("checkout.")]
+    assert set(stripe_stub.deliver()) == {200}
+    record = db.session.scalar(select(Subscription))
+    assert record.user_id == member.user.id
+    assert reads_paid_story(member)
+    assert plan_on_account_page(member).startswith("Supporter")
+
+
+def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub, tiers, make_admin):
+    """The newsroom's Stripe account also sells things that are not memberships (print)."""
+    product = stripe_api(stripe_stub, "POST", "/v1/products", {"name": "Print edition"})
+    price = stripe_api(
+        stripe_stub,
+        "POST",
+        "/v1/prices",
+        {
+            "product": product["id"],
+            "currency": "usd",
+            "unit_amount": "900",
+            "recurring[interval]": "month",
+        },
+    )
+    session = stripe_api(
+        stripe_stub,
+        "POST",
+        "/v1/checkout/sessions",
+        {
+            "mode": "subscription",
+            "line_items[0][price]": price["id"],
+            "line_items[0][quantity]": "1",
+            "success_url": "https://print.example.org/thanks",
+        },
+    )
+    stripe_stub.complete_checkout(session["id"], email="print-reader@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    admin = app.test_client()
+    sign_in_with_two_factor(admin, make_admin())
+    dashboard = admin.get("/admin").get_data(as_text=True)
+    revenue = re.search(
+        r'id="stat-mrr">\s*<dt>[^<]*</dt>\s*<dd class="stat-value">([^<]*)<', dashboard
+    )
+    assert revenue and revenue.group(1) == "$0", "membership revenue is unchanged"
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+
+
+def test_membership_ended_is_sent_once_however_often_the_subscription_is_synced(
+    app, member, stripe_stub, tiers, mailbox
+):
+    record = subscribe(member, stripe_stub)
+    welcome = mailbox.text_of(mailbox.last("member@example.org"))
+    assert "Welcome to Supporter." in welcome and "http://portal.test/account" in welcome
+    stripe_stub.exhaust_retries(record.stripe_subscription_id)
+    assert set(stripe_stub.deliver()) == {200}
+    assert emails_with_subject("Your membership has ended") == 1
+    ended = mailbox.text_of(mailbox.last("member@example.org"))
+    assert "Your Supporter membership has ended." in ended
+    assert "http://portal.test/membership" in ended
+    # An operator repairs state later: every subscription is read again from Stripe.
+    for _ in range(2):
+        result = app.test_cli_runner().invoke(args=["stripe", "reconcile"])
+        assert result.exit_code == 0, result.output
+    assert emails_with_subject("Your membership has ended") == 1

@@ -1,0 +1,153 @@
+"""What a member sees of their plan: checkout details, yearly billing, changes, refusals."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from membership.extensions import db
+from membership.models import OutboxEmail, Subscription, Tier
+from membership.models.types import utcnow
+from tests.conftest import connect_webhooks, stripe_settings
+from tests.rules.test_rules_billing import plan_on_account_page
+from tests.test_billing import checkout, subscribe
+
+
+@pytest.fixture
+def app_config(stripe_stub):
+    return stripe_settings(stripe_stub)
+
+
+@pytest.fixture(autouse=True)
+def webhooks(app, stripe_stub):
+    connect_webhooks(stripe_stub, app)
+
+
+def subjects() -> list[str]:
+    return list(db.session.scalars(select(OutboxEmail.subject).order_by(OutboxEmail.id)))
+
+
+def change(client, tier: str, interval: str = "month"):
+    return client.submit(
+        "/membership/change",
+        {"tier": tier, "interval": interval, "confirm": "yes"},
+        page=f"/membership/change?tier={tier}&interval={interval}",
+    )
+
+
+def test_checkout_tells_stripe_whose_membership_it_is(member, stripe_stub, tiers):
+    assert checkout(member, "patron", "year").status_code == 303
+    [created] = [r for r in stripe_stub.requests if r["path"] == "/v1/checkout/sessions"]
+    params = created["params"]
+    ours = {"kind": "membership", "user_id": str(member.user.id), "tier": "patron"}
+    assert params["metadata"] == ours
+    assert params["subscription_data"]["metadata"] == ours
+    assert params["line_items"][0] == {
+        "price": tiers["patron"].stripe_yearly_price_id,
+        "quantity": "1",
+    }
+    assert params["cancel_url"] == "http://portal.test/membership"
+    [customer] = [r for r in stripe_stub.requests if r["path"] == "/v1/customers"]
+    assert customer["params"]["email"] == "member@example.org"
+    assert (
+        params["customer"] == db.session.get(type(member.user), member.user.id).stripe_customer_id
+    )
+
+
+def test_a_yearly_member_sees_a_yearly_plan(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="patron", interval="year")
+    assert plan_on_account_page(member) == "Patron · $150 / year"
+    record = db.session.scalar(select(Subscription))
+    assert record.current_period_end > utcnow() + timedelta(days=360)
+    assert "Renews on" in member.get("/account").get_data(as_text=True)
+
+
+def test_an_unconfirmed_reader_is_told_to_confirm_first(app, make_user, login, tiers, stripe_stub):
+    client = app.test_client()
+    login(client, make_user("new@example.org", confirmed=False).email)
+    stripe_stub.requests.clear()
+    response = checkout(client)
+    assert response.status_code == 403
+    assert "Please confirm your email address before subscribing." in response.get_data(
+        as_text=True
+    )
+    assert stripe_stub.requests == []
+
+
+def test_a_plan_without_a_stripe_price_is_not_for_sale_yet(member, stripe_stub, tiers):
+    db.session.add(Tier(slug="founder", name="Founder", monthly_price=9000, yearly_price=90000))
+    db.session.commit()
+    response = checkout(member, "founder")
+    assert response.status_code == 503
+    assert "Payments for this plan are not set up yet." in response.get_data(as_text=True)
+
+
+def test_a_free_reader_has_no_portal_nor_plan_to_cancel(member, stripe_stub, tiers):
+    portal = member.submit("/membership/portal", page="/account")
+    assert portal.status_code == 409
+    assert "You have no billing account yet." in portal.get_data(as_text=True)
+    cancel = member.submit("/membership/cancel", page="/account")
+    assert cancel.status_code == 409
+    assert "You have no paid membership to change." in cancel.get_data(as_text=True)
+    assert member.get("/membership/change?tier=patron&interval=month").status_code == 409
+
+
+def test_an_upgrade_clears_a_scheduled_downgrade(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="patron")
+    change(member, "supporter")
+    stripe_stub.deliver()
+    assert "Scheduled change" in member.get("/account").get_data(as_text=True)
+    change(member, "patron")
+    stripe_stub.deliver()
+    page = member.get("/account").get_data(as_text=True)
+    assert "Scheduled change" not in page
+    assert plan_on_account_page(member) == "Patron · $15 / month"
+
+
+def test_an_upgrade_from_supporter_is_welcomed(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="supporter")
+    assert change(member, "patron").status_code == 302
+    stripe_stub.deliver()
+    assert subjects() == ["Welcome to Supporter", "Welcome to Patron"]
+
+
+def test_a_downgrade_preview_says_until_when_the_current_plan_lasts(member, stripe_stub, tiers):
+    record = subscribe(member, stripe_stub, tier="patron")
+    page = member.get("/membership/change?tier=supporter&interval=month").get_data(as_text=True)
+    assert f"You keep Patron until {record.current_period_end:%d %B %Y}" in page
+
+
+@pytest.mark.parametrize(("tier", "interval", "upgrade"), [("supporter", "year", False)])
+def test_paying_yearly_for_the_same_tier_is_no_upgrade(
+    member, stripe_stub, tiers, tier, interval, upgrade
+):
+    subscribe(member, stripe_stub, tier="supporter")
+    page = member.get(f"/membership/change?tier={tier}&interval={interval}").get_data(as_text=True)
+    assert ("You will be charged" in page) == upgrade
+    assert "Nothing is charged now" in page
+
+
+def test_a_failed_payment_is_emailed_again_after_a_day(member, stripe_stub, tiers, mailbox):
+    record = subscribe(member, stripe_stub)
+    stripe_stub.fail_payment(record.stripe_subscription_id)
+    stripe_stub.deliver()
+    assert subjects().count("Your membership payment failed") == 1
+    text = mailbox.text_of(mailbox.last("member@example.org"))
+    assert "payment for your Supporter membership" in text
+    assert "http://portal.test/account" in text
+    earlier = utcnow() - timedelta(days=1, minutes=1)
+    db.session.execute(update(Subscription).values(payment_failed_notified_at=earlier))
+    db.session.commit()
+    stripe_stub.fail_payment(record.stripe_subscription_id)
+    stripe_stub.deliver()
+    assert subjects().count("Your membership payment failed") == 2
+
+
+def test_a_cancelled_membership_shows_when_it_ends(member, stripe_stub, tiers):
+    record = subscribe(member, stripe_stub)
+    member.submit("/membership/cancel", page="/account")
+    page = member.get("/account").get_data(as_text=True)
+    assert f"<dt>Ends on</dt><dd>{record.current_period_end:%d %B %Y}</dd>" in page
+    assert "ends at period end" in page
+    assert re.search(r"Resume membership", page)

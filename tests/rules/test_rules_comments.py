@@ -1,0 +1,217 @@
+"""Comment rules a reader or a moderator would notice, through the pages (issue 15)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from membership.extensions import db
+from membership.models import Comment, CommentLike, CommentReport, User
+from membership.models.types import utcnow
+from membership.settings import set_setting
+from tests.test_comments import ARTICLE_URL, post
+
+REFUSED = "Only confirmed accounts in good standing can do that."
+
+
+@pytest.fixture
+def reader(make_user):
+    """An established confirmed reader (older than a day, so the 5-second interval applies)."""
+    return make_user(
+        "rita@example.org", display_name="Rita", created_at=utcnow() - timedelta(days=30)
+    )
+
+
+@pytest.fixture
+def other(make_user):
+    return make_user(
+        "omar@example.org", display_name="Omar", created_at=utcnow() - timedelta(days=30)
+    )
+
+
+def signed_in_as(app, login, user):
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302
+    return client
+
+
+def comment_by(user, article, body="A remark.", status="published") -> Comment:
+    comment = Comment(article_id=article.id, author_id=user.id, body=body, status=status)
+    db.session.add(comment)
+    if status == "published":
+        article.comment_count += 1
+    db.session.commit()
+    return comment
+
+
+def shown_count(client) -> str:
+    """The count beside the "Comments" heading of the story."""
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    start = page.index('id="comments-title"')
+    return page[start : page.index("</h2>", start)].split("(")[1].split(")")[0]
+
+
+def suspended(app, login, user):
+    """The reader is suspended by a moderator, then signs in again (which they may)."""
+    from membership.auth.standing import suspend
+
+    suspend(db.session.get(User, user.id), reason="Flooding")
+    db.session.commit()
+    return signed_in_as(app, login, user)
+
+
+# --- replies ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["pending", "removed", "deleted"])
+def test_a_comment_not_shown_cannot_be_replied_to(app, login, article, reader, other, status):
+    hidden = comment_by(other, article, "Not shown.", status=status)
+    client = signed_in_as(app, login, reader)
+    response = post(client, "My reply", reply_to=str(hidden.id))
+    assert response.status_code == 422
+    assert "That comment cannot be replied to." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+def test_a_reply_to_a_comment_on_another_story_is_refused(
+    app, login, article, make_article, reader, other
+):
+    elsewhere = comment_by(other, make_article(slug="elsewhere"), "Elsewhere.")
+    client = signed_in_as(app, login, reader)
+    response = post(client, "My reply", reply_to=str(elsewhere.id))
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+# --- readers not in good standing ---------------------------------------------------------------
+
+
+def test_a_suspended_reader_cannot_edit_their_comment(app, login, article, reader):
+    client = signed_in_as(app, login, reader)
+    assert post(client, "Before.").status_code == 302
+    comment = db.session.scalar(select(Comment))
+    client = suspended(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/edit", {"body": "After."})
+    assert response.status_code == 403
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.session.get(Comment, comment.id).body == "Before."
+
+
+def test_a_suspended_reader_cannot_like(app, login, article, reader, other):
+    comment = comment_by(other, article)
+    client = suspended(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL)
+    assert response.status_code == 403
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(CommentLike.comment_id))) == 0
+    assert db.session.get(Comment, comment.id).like_count == 0
+
+
+def test_a_suspended_reader_cannot_report(app, login, article, reader, other):
+    comment = comment_by(other, article)
+    client = suspended(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    assert response.status_code == 403
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(CommentReport.id))) == 0
+
+
+def test_an_unconfirmed_reader_cannot_like_or_report(app, login, article, make_user, other):
+    comment = comment_by(other, article)
+    client = signed_in_as(app, login, make_user("new@example.org", confirmed=False))
+    assert client.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL).status_code == 403
+    assert client.submit(f"/comments/{comment.id}/report", {"reason": "spam"}).status_code == 403
+    assert db.session.get(Comment, comment.id).like_count == 0
+
+
+# --- moderation ---------------------------------------------------------------------------------
+
+
+def test_approving_a_held_comment_restores_the_comment_count(
+    app, login, article, reader, make_user
+):
+    set_setting("hold_links", True)
+    db.session.commit()
+    client = signed_in_as(app, login, reader)
+    assert post(client, "Read https://example.org/report").status_code == 302
+    held = db.session.scalar(select(Comment))
+    assert held.status == "pending"
+    assert shown_count(app.test_client()) == "0"
+
+    moderator = signed_in_as(app, login, make_user("mod@example.org", role="moderator"))
+    response = moderator.submit(
+        "/admin/comments/moderate",
+        {"action": "approve", "ids": [str(held.id)], "queue": "held"},
+        page="/admin/comments?queue=held",
+    )
+    assert response.status_code == 302
+    assert shown_count(app.test_client()) == "1"
+    # Approving again (a second moderator's click) counts it once.
+    moderator.submit(
+        "/admin/comments/moderate",
+        {"action": "approve", "ids": [str(held.id)], "queue": "held"},
+        page="/admin/comments?queue=held",
+    )
+    assert shown_count(app.test_client()) == "1"
+
+
+# --- likes and reports on comments in every state -----------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["pending", "removed", "deleted"])
+def test_a_comment_not_shown_cannot_be_liked(app, login, article, reader, other, status):
+    comment = comment_by(other, article, status=status)
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL)
+    assert response.status_code == 422
+    assert "This comment cannot be liked." in response.get_data(as_text=True)
+    assert db.session.get(Comment, comment.id).like_count == 0
+
+
+@pytest.mark.parametrize("status", ["removed", "deleted"])
+def test_a_comment_no_longer_shown_cannot_be_reported(app, login, article, reader, other, status):
+    comment = comment_by(other, article, status=status)
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 422
+    assert "This comment is no longer shown." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(CommentReport.id))) == 0
+
+
+def test_a_held_comment_can_still_be_reported(app, login, article, reader, other):
+    comment = comment_by(other, article, status="pending")
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 302
+    assert db.session.get(Comment, comment.id).open_report_count == 1
+    assert db.session.get(Comment, comment.id).status == "pending"
+
+
+def test_reporting_your_own_comment_says_why(app, login, article, reader):
+    comment = comment_by(reader, article)
+    client = signed_in_as(app, login, reader)
+    response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert response.status_code == 403
+    assert "You cannot report your own comment." in response.get_data(as_text=True)
+
+
+def test_each_reader_reports_once_and_the_threshold_counts_readers(
+    app, login, article, reader, make_user
+):
+    comment = comment_by(reader, article, "Contentious")
+    clients = [signed_in_as(app, login, make_user(f"r{n}@example.org")) for n in range(3)]
+    first = clients[0].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    assert "A moderator will look at this comment." in clients[0].get(
+        first.headers["Location"]
+    ).get_data(as_text=True)
+    again = clients[0].submit(f"/comments/{comment.id}/report", {"reason": "spam"})
+    assert "You have already reported this comment." in clients[0].get(
+        again.headers["Location"]
+    ).get_data(as_text=True)
+    clients[1].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    shown = db.session.get(Comment, comment.id)
+    assert (shown.open_report_count, shown.status) == (2, "published"), "threshold is 3"
+    assert shown_count(app.test_client()) == "1"
+    clients[2].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
+    assert db.session.get(Comment, comment.id).status == "pending"
+    assert shown_count(app.test_client()) == "0"

@@ -1,0 +1,134 @@
+"""Every Stripe event type we listen to makes us read the object again (issue 15).
+
+Stripe's events carry a snapshot; the app re-fetches the current object. So each test changes
+the object in Stripe without its own event arriving, then sends one event of the type under test
+and checks that the reader now sees Stripe's state.
+"""
+
+import json
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from membership.extensions import db
+from membership.models import OutboxEmail, Subscription
+from membership.models.types import utcnow
+from membership.sponsors import queries
+from tests.conftest import connect_webhooks, stripe_settings
+from tests.rules.test_rules_billing import stripe_api
+from tests.test_billing import subscribe
+from tests.test_sponsors import gift
+
+
+@pytest.fixture
+def app_config(stripe_stub):
+    return stripe_settings(stripe_stub)
+
+
+@pytest.fixture(autouse=True)
+def webhooks(app, stripe_stub):
+    connect_webhooks(stripe_stub, app)
+
+
+def send(app, stub, kind: str, obj: dict) -> int:
+    """One signed event, as Stripe would post it."""
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
+    payload = json.dumps(event).encode()
+    headers = {"Stripe-Signature": stub.sign(payload), "Content-Type": "application/json"}
+    return app.test_client().post("/stripe/webhook", data=payload, headers=headers).status_code
+
+
+def cancelled_quietly(stub, subscription_id: str) -> None:
+    """The member cancels in Stripe's portal; that event is lost."""
+    stripe_api(
+        stub, "POST", f"/v1/subscriptions/{subscription_id}", {"cancel_at_period_end": "true"}
+    )
+    stub.outbox.clear()
+
+
+def failed_emails() -> int:
+    subject = "Your membership payment failed"
+    return len(db.session.scalars(select(OutboxEmail).where(OutboxEmail.subject == subject)).all())
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+    ],
+)
+def test_each_subscription_event_reads_the_subscription_again(
+    app, member, stripe_stub, tiers, kind
+):
+    record = subscribe(member, stripe_stub)
+    cancelled_quietly(stripe_stub, record.stripe_subscription_id)
+    assert "Renews on" in member.get("/account").get_data(as_text=True)
+    obj = {"id": record.stripe_subscription_id, "object": "subscription"}
+    assert send(app, stripe_stub, kind, obj) == 200
+    assert "Ends on" in member.get("/account").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "shape"),
+    [
+        ("invoice.paid", "current"),
+        ("invoice.payment_succeeded", "current"),
+        ("invoice.payment_failed", "current"),
+        ("invoice.paid", "older API"),
+        ("invoice.payment_failed", "older API, expanded"),
+    ],
+)
+def test_each_invoice_event_reads_the_subscription_again(
+    app, member, stripe_stub, tiers, kind, shape
+):
+    record = subscribe(member, stripe_stub)
+    cancelled_quietly(stripe_stub, record.stripe_subscription_id)
+    sub_id = record.stripe_subscription_id
+    if shape == "current":
+        invoice = {"parent": {"subscription_details": {"subscription": sub_id, "metadata": {}}}}
+    elif shape == "older API":
+        invoice = {"subscription": sub_id}
+    else:
+        invoice = {"subscription": {"id": sub_id, "object": "subscription"}}
+    latest = stripe_api(stripe_stub, "GET", f"/v1/subscriptions/{sub_id}")["latest_invoice"]
+    invoice.update(id=latest, object="invoice")
+    assert send(app, stripe_stub, kind, invoice) == 200
+    assert "Ends on" in member.get("/account").get_data(as_text=True)
+    assert failed_emails() == (1 if kind == "invoice.payment_failed" else 0)
+
+
+def test_an_invoice_without_a_subscription_changes_nothing(app, member, stripe_stub, tiers):
+    record = subscribe(member, stripe_stub)
+    cancelled_quietly(stripe_stub, record.stripe_subscription_id)
+    invoice = {"id": "in_one_off", "object": "invoice", "parent": None, "subscription": None}
+    assert send(app, stripe_stub, "invoice.payment_failed", invoice) == 200
+    assert db.session.scalar(select(Subscription.cancel_at_period_end)) is False
+    assert failed_emails() == 0
+
+
+def test_an_updated_dispute_is_read_again(app, client, stripe_stub):
+    from membership.models import SponsorshipPayment
+
+    gift(client, stripe_stub)
+    charge = db.session.scalar(select(SponsorshipPayment.stripe_charge_id))
+    dispute = stripe_stub.dispute(charge)
+    stripe_stub.deliver()
+    since = utcnow() - timedelta(days=1)
+    assert queries.totals_since(since) == 0
+    stripe_stub.close_dispute(dispute, status="won")
+    stripe_stub.outbox.clear()  # the "closed" event is lost; an "updated" one arrives
+    assert send(app, stripe_stub, "charge.dispute.updated", {"id": dispute}) == 200
+    assert queries.totals_since(since) == 2500

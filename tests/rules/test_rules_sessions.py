@@ -1,0 +1,112 @@
+"""How long a sign-in lasts, as a reader meets it (issue 15)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from membership.extensions import db
+from membership.models import User, UserSession
+from membership.models.types import utcnow
+
+
+def signed_in_hours_ago(hours: float) -> None:
+    """Move the sign-in back in time; the reader stayed active, so only its age changes."""
+    record = db.session.scalar(select(UserSession))
+    shift = timedelta(hours=hours)
+    db.session.execute(
+        update(UserSession).values(
+            created_at=record.created_at - shift,
+            authenticated_at=record.authenticated_at - shift,
+            expires_at=record.expires_at - shift,
+            last_seen_at=utcnow(),
+        )
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize(("hours", "signed_in"), [(23, True), (25, False)])
+def test_a_browser_session_without_remember_me_ends_after_24_hours(
+    client, user, login, hours, signed_in
+):
+    login(client, user.email)
+    signed_in_hours_ago(hours)
+    response = client.get("/account")
+    assert (response.status_code == 200) == signed_in
+    if not signed_in:
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_remember_me_keeps_an_active_reader_signed_in_for_weeks(client, user, login):
+    login(client, user.email, remember="y")
+    signed_in_hours_ago(24 * 29)
+    assert client.get("/account").status_code == 200
+    signed_in_hours_ago(24 * 2)
+    assert client.get("/account").status_code == 302, "30 days at most, even when active"
+
+
+def device(app, login, user, agent: str):
+    """A browser with its own user agent, signed in as `user`."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = agent
+    assert login(client, user.email).status_code == 302
+    return client
+
+
+def test_the_account_page_lists_only_sessions_still_valid(app, user, login):
+    laptop = device(app, login, user, "Laptop/1.0")
+    phone = device(app, login, user, "Phone/2.0")
+    device(app, login, user, "Tablet/3.0")
+    phone.submit("/logout", page="/account")
+    tablet = db.session.scalars(select(UserSession).order_by(UserSession.id)).all()[-1]
+    tablet.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    page = laptop.get("/account").get_data(as_text=True)
+    assert "Laptop/1.0 <strong>(this device)</strong>" in page
+    assert "Phone/2.0" not in page and "Tablet/3.0" not in page
+    assert "127.0.0.1" in page
+
+
+def test_an_idle_reader_session_disappears_from_the_list(app, user, login):
+    laptop = device(app, login, user, "Laptop/1.0")
+    device(app, login, user, "Phone/2.0")
+    phone = db.session.scalars(select(UserSession).order_by(UserSession.id)).all()[-1]
+    phone.last_seen_at = utcnow() - timedelta(days=30, minutes=1)
+    db.session.commit()
+    assert "Phone/2.0" not in laptop.get("/account").get_data(as_text=True)
+
+
+def test_the_data_export_records_where_and_when_you_signed_in(app, user, login):
+    client = device(app, login, user, "X" * 300)
+    export = client.get("/account/export.json").get_json()
+    [session] = export["sessions"]
+    assert session["ip_address"] == "127.0.0.1"
+    assert session["user_agent"] == "X" * 255
+    assert session["revoked_at"] is None
+    signed_in = export["account"]["last_login_at"]
+    assert signed_in is not None and signed_in >= (utcnow() - timedelta(minutes=1)).isoformat()
+
+
+def test_a_browser_without_a_user_agent_is_an_unknown_device(app, user, login):
+    client = device(app, login, user, "")
+    assert "Unknown device" in client.get("/account").get_data(as_text=True)
+    assert client.get("/account/export.json").get_json()["sessions"][0]["user_agent"] is None
+
+
+@pytest.mark.parametrize(("minutes", "asked"), [(14, False), (16, True)])
+def test_an_administrator_confirms_the_password_after_15_minutes(
+    admin_client, make_user, minutes, asked
+):
+    member = make_user("reader@example.org")
+    earlier = utcnow() - timedelta(minutes=minutes)
+    db.session.execute(update(UserSession).values(authenticated_at=earlier))
+    db.session.commit()
+    page = f"/admin/members/{member.id}"
+    ban = {"reason": "Spam", "confirm": "yes"}
+    response = admin_client.submit(f"{page}/ban", ban, page=page)
+    assert ("/reauthenticate" in response.headers["Location"]) == asked
+    assert (db.session.get(User, member.id).status == "banned") == (not asked)
+    if asked:
+        admin_client.submit("/reauthenticate", {"password": "correct horse battery staple"})
+        admin_client.submit(f"{page}/ban", ban, page=page)
+        assert db.session.get(User, member.id).status == "banned"

@@ -1,0 +1,115 @@
+"""Sponsorship money rules a sponsor would notice, driven through the stand-in Stripe (issue 15)."""
+
+import pytest
+from sqlalchemy import func, select
+
+from membership.extensions import db
+from membership.models import Sponsorship, SponsorshipPayment
+from membership.sponsors import queries
+from tests.conftest import connect_webhooks, stripe_settings
+from tests.test_sponsors import give, session_of, wall_text
+
+
+@pytest.fixture
+def app_config(stripe_stub):
+    return stripe_settings(stripe_stub)
+
+
+@pytest.fixture(autouse=True)
+def webhooks(app, stripe_stub):
+    connect_webhooks(stripe_stub, app)
+
+
+@pytest.fixture
+def member(app, make_user, login):
+    """A confirmed reader, signed in."""
+    user = make_user("mara@example.org", display_name="Mara")
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302
+    client.user = user
+    return client
+
+
+def bank_debit(client, stub, email: str | None = None) -> str:
+    """A gift paid by bank debit: Checkout completes, the money is still on its way."""
+    session_id = session_of(give(client))
+    stub.complete_checkout(session_id, paid=False, email=email)
+    assert set(stub.deliver()) == {200}
+    return session_id
+
+
+def sponsorship_line(client) -> str:
+    """The first gift's line on the account page, e.g. "$25 · 05 December 2026 · paid"."""
+    page = client.get("/account").get_data(as_text=True)
+    start = page.index('id="sponsorships"')
+    return page[start : page.index("</p>", start)]
+
+
+def test_a_bank_debit_gift_is_pending_until_the_money_arrives(client, stripe_stub, mailbox):
+    session_id = bank_debit(client, stripe_stub, email="gus@example.org")
+    assert db.session.scalar(select(Sponsorship.status)) == "pending"
+    assert "Gus Guest" not in wall_text(client)
+    assert mailbox.to("gus@example.org") == []
+    thanks = client.get(f"/sponsor/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "being processed by your bank" in thanks
+
+    stripe_stub.async_payment(session_id, succeeded=True)
+    assert set(stripe_stub.deliver()) == {200}
+    assert "Gus Guest" in wall_text(client)
+    assert mailbox.last("gus@example.org")["Subject"] == "Thank you for sponsoring our journalism"
+    assert db.session.scalar(select(func.sum(SponsorshipPayment.amount))) == 2500
+
+
+def test_a_bank_debit_gift_that_fails_is_marked_failed(member, stripe_stub, client, mailbox):
+    session_id = bank_debit(member, stripe_stub)
+    assert "pending" in sponsorship_line(member)
+    stripe_stub.async_payment(session_id, succeeded=False)
+    assert set(stripe_stub.deliver()) == {200}
+    assert "failed" in sponsorship_line(member)
+    thanks = member.get(f"/sponsor/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "did not go through" in thanks and "being processed" not in thanks
+    assert "Gus Guest" not in wall_text(client)
+    thanked = [m for m in mailbox.messages if "Thank you" in m["Subject"]]
+    assert thanked == [], "no thank-you for money that never came"
+    assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 0
+
+
+def monthly_gift_without_checkout_event(member, stub) -> Sponsorship:
+    """A monthly gift whose checkout.session.completed is lost: the other events suffice."""
+    response = give(
+        member, frequency="monthly", amount="10", public_name="", recognition="name_amount"
+    )
+    stub.complete_checkout(session_of(response))
+    stub.outbox[:] = [e for e in stub.outbox if not e["type"].startswith("checkout.")]
+    assert set(stub.deliver()) == {200}
+    return db.session.scalar(select(Sponsorship))
+
+
+def test_a_monthly_gift_is_recorded_from_its_subscription_events_alone(member, stripe_stub, client):
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    assert (sponsorship.user_id, sponsorship.amount, sponsorship.currency) == (
+        member.user.id,
+        1000,
+        "usd",
+    )
+    assert (sponsorship.status, sponsorship.frequency) == ("active", "monthly")
+    customer = db.session.get(type(member.user), member.user.id).stripe_customer_id
+    assert sponsorship.stripe_customer_id == customer
+    assert "Mara" in wall_text(client) and "$10 a month" in wall_text(client)
+    assert "$10 a month" in sponsorship_line(member)
+    assert queries.monthly_goal().raised == 1000
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [("past_due", "active"), ("unpaid", "canceled"), ("canceled", "canceled")],
+)
+def test_a_monthly_gift_follows_failed_payments(member, stripe_stub, outcome, status):
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    if outcome == "past_due":
+        stripe_stub.fail_payment(sponsorship.stripe_subscription_id)
+    else:
+        stripe_stub.exhaust_retries(sponsorship.stripe_subscription_id, final_status=outcome)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.get(Sponsorship, sponsorship.id).status == status
+    assert (queries.monthly_goal().raised == 1000) == (status == "active")

@@ -1,0 +1,76 @@
+"""The mutation score per module, from the results `mutmut run` leaves under mutants/.
+
+    .venv/bin/python tools/mutation_report.py               # the table
+    .venv/bin/python tools/mutation_report.py --survivors   # and every surviving mutant's name
+
+Killed (and timed-out) mutants over every mutant checked. A mutant that no selected test reaches
+("no tests") counts as a survivor: nothing protects that line.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# mutmut's exit codes (mutmut/stats.py): 1 and 3 are test failures, 0 a clean pass.
+KILLED = {1, 3, 24, -24, 36, 152, 255, 37}  # failures, timeouts, caught by the type checker
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+def module_of(meta: Path) -> str:
+    return str(meta.relative_to("mutants")).removesuffix(".meta")
+
+
+def tally(meta: Path) -> dict:
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    row = {"killed": 0, "survived": 0, "no_tests": 0, "unchecked": 0, "other": 0, "survivors": []}
+    for name, code in sorted(codes.items()):
+        if code is None:
+            row["unchecked"] += 1
+        elif code in KILLED:
+            row["killed"] += 1
+        elif code in SURVIVED or code in NO_TESTS:
+            row["survived" if code in SURVIVED else "no_tests"] += 1
+            row["survivors"].append(name)
+        else:
+            row["other"] += 1  # skipped, suspicious, segfault: shown, never counted as killed
+            row["survivors"].append(name)
+    checked = row["killed"] + row["survived"] + row["no_tests"] + row["other"]
+    row["total"] = checked + row["unchecked"]
+    row["score"] = 100 * row["killed"] / checked if checked else 0.0
+    return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    metas = sorted(Path("mutants").glob("membership/**/*.py.meta"))
+    if not metas:
+        print("No results under mutants/: run `make mutation` first.", file=sys.stderr)
+        return 1
+    rows = {module_of(meta): tally(meta) for meta in metas}
+    header = (
+        f"{'module':36} {'mutants':>7} {'killed':>7} {'survived':>8} {'no test':>7} {'score':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for module, row in rows.items():
+        unchecked = f"  ({row['unchecked']} not checked yet)" if row["unchecked"] else ""
+        print(
+            f"{module:36} {row['total']:7} {row['killed']:7} {row['survived']:8} "
+            f"{row['no_tests']:7} {row['score']:6.1f}%{unchecked}"
+        )
+    if args.survivors:
+        for module, row in rows.items():
+            for name in row["survivors"]:
+                print(f"{module}: {name}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
