@@ -9,7 +9,7 @@ PORT ?= 5000
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-sqlite test-postgres test-e2e chromium screenshots lint format lock clean audit
+.PHONY: run test test-fast test-sqlite test-postgres test-e2e chromium screenshots lint format lock clean audit
 
 $(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,8 @@ run: $(STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo
-	@echo "  Create an administrator with:  $(FLASK) create-admin you@example.org"
+	@echo "  Create an administrator, in a second terminal while this one serves:"
+	@echo "      $(FLASK) create-admin you@example.org"
 	@echo "  Emails (confirmation links) are saved under instance/outbox/ and printed below."
 	@echo "  Serving on http://$(HOST):$(PORT)"
 	@echo
@@ -34,6 +35,9 @@ test: $(STAMP) chromium
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 	$(MAKE) test-e2e
+
+# The quick loop while working: lint, then the unit suites on SQLite (no PostgreSQL, no browser).
+test-fast: lint test-sqlite
 
 test-sqlite: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2 -m "not e2e"

@@ -116,10 +116,13 @@ def _sqlite_savepoint_inside_a_transaction(connection, name) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each feature's blueprint."""
-    from membership.account import twofactor_views  # noqa: F401  (routes on account.bp)
+    # Modules that add routes to another module's blueprint register them on import.
+    from membership.account import passkey_views, twofactor_views  # noqa: F401
     from membership.account.views import bp as account_bp
     from membership.admin import bp as admin_bp
     from membership.articles.views import bp as articles_bp
+    from membership.auth import magic_views  # noqa: F401
+    from membership.auth import passkey_views as auth_passkey_views  # noqa: F401
     from membership.auth.views import bp as auth_bp
     from membership.billing.views import bp as billing_bp
     from membership.billing.webhooks import bp as stripe_bp

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from membership.admin.articles import slugify
 from membership.auth.passwords import password_problem
 from membership.auth.services import create_user, find_user_by_email, normalize_email
 from membership.cache import bump_site_version
@@ -110,10 +111,12 @@ def seed_demo() -> None:
             access_level=item["access"],
             published_at=now - timedelta(days=item["days_ago"], hours=created),
         )
-        for tag_slug in item["tags"]:
+        for tag_name in item["tags"]:
+            # Tags keep the editor's spelling ("AI", "local government"); the slug is derived.
+            tag_slug = slugify(tag_name, 60)
             if tag_slug not in tags:
                 tags[tag_slug] = db.session.scalar(select(Tag).where(Tag.slug == tag_slug)) or Tag(
-                    slug=tag_slug, name=tag_slug.replace("-", " ").title()
+                    slug=tag_slug, name=tag_name
                 )
             article.tags.append(tags[tag_slug])
         db.session.add(article)
@@ -196,7 +199,7 @@ def stripe_reconcile(days: int) -> None:
 
 def register(app: Flask) -> None:
     """Attach the commands to the app."""
-    from membership import members_cli, secrets_cli
+    from membership import members_cli, roles_cli, secrets_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
@@ -204,3 +207,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(stripe_group)
     app.cli.add_command(members_cli.members_group)
     app.cli.add_command(secrets_cli.rotate_secrets_command)
+    app.cli.add_command(roles_cli.set_role)

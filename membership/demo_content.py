@@ -231,7 +231,7 @@ would begin late next year and take about three years to complete.
             "costs remain the main pressures."
         ),
         "author": "Malik Ostrander",
-        "tags": ["retail", "small-business"],
+        "tags": ["retail", "small business"],
         "access": "paid",
         "days_ago": 9,
         "body": """Downtown Harborview's ground-floor vacancy rate fell to 13 percent this year
@@ -280,7 +280,7 @@ development committee, which is expected to take up the proposals early next yea
             "residents, under an ordinance passed 7-2."
         ),
         "author": "Theo Brannigan",
-        "tags": ["ai", "local-government"],
+        "tags": ["AI", "local government"],
         "access": "public",
         "days_ago": 2,
         "body": """The Harborview City Council voted 7-2 on Monday to adopt an ordinance governing
@@ -333,7 +333,7 @@ without being weakened.
             "branches."
         ),
         "author": "Corinne Abelard",
-        "tags": ["broadband", "libraries", "digital-equity"],
+        "tags": ["broadband", "libraries", "digital equity"],
         "access": "public",
         "days_ago": 14,
         "body": """The Harborview Public Library will add 300 mobile internet hotspots to its
@@ -384,7 +384,7 @@ at four branches on weekday evenings and are staffed by librarians and trained v
             "recommendations, most of which the city has accepted."
         ),
         "author": "Theo Brannigan",
-        "tags": ["cybersecurity", "local-government"],
+        "tags": ["cybersecurity", "local government"],
         "access": "members",
         "days_ago": 23,
         "body": """An independent review commissioned by the City of Harborview has concluded that
@@ -541,7 +541,7 @@ The physical plates will remain at the university in a new climate-controlled st
             "department's annual access report."
         ),
         "author": "Samira Whitlock",
-        "tags": ["public-health", "health-care"],
+        "tags": ["public health", "health care"],
         "access": "public",
         "days_ago": 4,
         "body": """Residents looking for a new primary care doctor in Harborview now wait an
@@ -594,7 +594,7 @@ recommendations during budget hearings next month.
             "were the hardest to reach during last year's heat waves."
         ),
         "author": "Samira Whitlock",
-        "tags": ["public-health", "climate"],
+        "tags": ["public health", "climate"],
         "access": "members",
         "days_ago": 11,
         "body": """Harbor County officials have revised the region's heat emergency plan following
@@ -645,7 +645,7 @@ open in the spring.
             "changes would help."
         ),
         "author": "Gideon Marsh",
-        "tags": ["local-government", "transparency"],
+        "tags": ["local government", "transparency"],
         "access": "public",
         "days_ago": 8,
         "body": """Every week, somewhere in Harborview, a public body makes a decision that will
@@ -697,7 +697,7 @@ Open government is a promise. Keeping it requires more than unlocking the door.
             "should fund service first."
         ),
         "author": "Ruth Amberley",
-        "tags": ["transit", "local-government"],
+        "tags": ["transit", "local government"],
         "access": "paid",
         "days_ago": 15,
         "body": """The proposal to make Harborview's buses free has a great deal going for it. It

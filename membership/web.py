@@ -3,10 +3,12 @@
 import logging
 import re
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 
 from flask import (
     Flask,
     abort,
+    current_app,
     g,
     has_request_context,
     make_response,
@@ -18,7 +20,6 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from membership.auth.sessions import touch_current_session
 from membership.extensions import db
 from membership.mail import deliver_committed_mail
 
@@ -33,6 +34,8 @@ BASE_CSP = {
     "frame-ancestors": ["'none'"],
     "form-action": ["'self'"],
 }
+CSP_REGISTRY = "membership.csp_sources"
+AFTER_REQUEST_STEPS = "membership.after_request_steps"
 PRESERVED_ERROR_HEADERS = {"allow", "retry-after", "www-authenticate"}
 FRIENDLY_ERRORS = {
     400: "The request could not be understood. Check the form and try again.",
@@ -58,6 +61,33 @@ def allow_csp_sources(directive: str, *sources: str) -> None:
     """Widen the Content-Security-Policy for this response only (e.g. Stripe's hosts)."""
     extra = g.setdefault("csp_extra", {})
     extra.setdefault(directive, []).extend(sources)
+
+
+CspSources = Callable[[], Mapping[str, Iterable[str]]]
+
+
+def register_csp_sources(app: Flask, name: str, sources: CspSources) -> None:
+    """A feature names a set of extra CSP sources; pages opt in with `use_csp_sources(name)`.
+
+    `sources` is called per request (it may read the app's config). Features register at
+    blueprint registration, so this module never imports a feature (no import circle).
+    """
+    app.extensions.setdefault(CSP_REGISTRY, {})[name] = sources
+
+
+def register_after_request_step(app: Flask, step: Callable[[], None]) -> None:
+    """A feature's bookkeeping after each response (e.g. session activity); mail goes last."""
+    app.extensions.setdefault(AFTER_REQUEST_STEPS, []).append(step)
+
+
+def use_csp_sources(name: str) -> str:
+    """Widen this response's CSP by a registered set; returns "" so templates can call it."""
+    registry = current_app.extensions.get(CSP_REGISTRY, {})
+    if name not in registry:
+        raise KeyError(f"no CSP sources registered under {name!r}")
+    for directive, sources in registry[name]().items():
+        allow_csp_sources(directive, *sources)
+    return ""
 
 
 def content_security_policy() -> str:
@@ -109,7 +139,8 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def finish_request(response):
         """Record session activity, then send the emails this request committed."""
-        for step in (touch_current_session, deliver_committed_mail):
+        steps = [*app.extensions.get(AFTER_REQUEST_STEPS, []), deliver_committed_mail]
+        for step in steps:
             try:
                 step()
             except Exception:
@@ -132,7 +163,7 @@ def register_request_hooks(app: Flask) -> None:
         log.info("CSRF rejected: %s", error.description)
         message = "Your form expired or was sent from elsewhere. Reload the page and try again."
         return render_template(
-            "errors/error.html", code=400, title="Form expired", message=message
+            "errors/error.html", code=400, title="Form expired", message=message, sections=[]
         ), 400
 
     @app.errorhandler(Exception)
@@ -152,16 +183,9 @@ def register_request_hooks(app: Flask) -> None:
             "site_name": site_name(),
             "request_id": g.get("request_id"),
             "membership_of": membership_of,
-            "allow_stripe_redirects": _allow_stripe_redirects_in_template,
+            # e.g. the failed-payment banner, whose form continues to Stripe
+            "use_csp_sources": use_csp_sources,
         }
-
-
-def _allow_stripe_redirects_in_template() -> str:
-    """For templates that show a form which continues to Stripe (the failed-payment banner)."""
-    from membership.billing.views import allow_stripe_redirects
-
-    allow_stripe_redirects()
-    return ""
 
 
 def _is_private_page() -> bool:
@@ -179,7 +203,30 @@ def _error_page(code: int, error: HTTPException):
     message = FRIENDLY_ERRORS.get(code) or error.description
     if code in (400, 403, 404) and error.description and not _is_default(error):
         message = error.description
-    return render_template("errors/error.html", code=code, title=error.name, message=message)
+    return render_template(
+        "errors/error.html",
+        code=code,
+        title=error.name,
+        message=message,
+        sections=_sections_or_none() if code < 500 else [],
+    )
+
+
+def _sections_or_none() -> list:
+    """The header's sections, or none while the database is unreachable (the page still renders)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from membership.models import Section
+
+    try:
+        with db.session.no_autoflush:
+            return list(
+                db.session.scalars(select(Section).order_by(Section.position, Section.name))
+            )
+    except SQLAlchemyError:
+        db.session.rollback()
+        return []
 
 
 def _is_default(error: HTTPException) -> bool:

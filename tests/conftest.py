@@ -534,10 +534,10 @@ def make_admin(make_user):
 
     from membership.models.types import utcnow
 
-    def factory(email: str = "admin@example.org", **fields):
+    def factory(email: str = "admin@example.org", *, role: str = "admin", **fields):
         return make_user(
             email,
-            role="admin",
+            role=role,
             totp_secret=pyotp.random_base32(),
             totp_enabled_at=utcnow(),
             **fields,
@@ -563,3 +563,27 @@ def admin_client(app, make_admin):
     assert response.status_code == 302, response.get_data(as_text=True)
     client.user = admin
     return client
+
+
+@pytest.fixture
+def make_staff_client(app, make_admin):
+    """A signed-in staff member of the given role, past two-factor sign-in (client.user)."""
+    counter = iter(range(1, 10_000))
+
+    def factory(role: str, email: str | None = None):
+        user = make_admin(email or f"{role}{next(counter)}@example.org", role=role)
+        client = app.test_client()
+        response = sign_in_with_two_factor(client, user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.user = user
+        return client
+
+    return factory
+
+
+@pytest.fixture
+def authenticator():
+    """A software WebAuthn authenticator for the test site (origin http://portal.test)."""
+    from tests.soft_authenticator import SoftAuthenticator
+
+    return SoftAuthenticator()

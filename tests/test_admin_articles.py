@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from membership.admin.guard import MODERATOR_ENDPOINTS
+from membership.admin.permissions import AREAS, ENDPOINT_AREAS, endpoints_for
 from membership.extensions import db
 from membership.models import Article, AuditEvent, Section
 from membership.models.types import utcnow
@@ -34,34 +34,38 @@ def section(app):
 
 
 @pytest.fixture
-def editor(admin_client):
-    """Editors are administrators (there is no separate editor role)."""
-    return admin_client
+def editor(make_staff_client):
+    """A signed-in editor (the role that writes articles), past two-factor sign-in."""
+    return make_staff_client("editor")
 
 
 def admin_rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin")]
 
 
-def test_guard_covers_every_admin_route(app, make_user, login, admin_client):
+def test_guard_covers_every_admin_route(app, make_user, login, admin_client, make_staff_client):
+    """Every /admin route and method, for every kind of visitor and role (permissions.py)."""
     rules = admin_rules(app)
     assert len(rules) >= 7
     reader = make_user("reader@example.org")
-    moderator = make_user("moderator@example.org", role="moderator")
-    no_2fa = make_user("admin-without-2fa@example.org", role="admin")
-    anonymous, reader_client, moderator_client, no_2fa_client = (
-        app.test_client() for _ in range(4)
-    )
+    staff = {role: make_staff_client(role) for role in ("editor", "moderator")}
+    # Staff without a second factor: sent to set one up, whatever their role.
+    without_2fa = {}
+    for role in ("editor", "moderator", "admin"):
+        user = make_user(f"{role}-without-2fa@example.org", role=role)
+        without_2fa[role] = app.test_client()
+        login(without_2fa[role], user.email)
+    anonymous, reader_client = app.test_client(), app.test_client()
     login(reader_client, reader.email)
-    login(moderator_client, moderator.email)
-    login(no_2fa_client, no_2fa.email)
+    clients = [anonymous, reader_client, admin_client, *staff.values(), *without_2fa.values()]
     # A valid CSRF token each, so POSTs reach the guard instead of stopping at the CSRF check.
     tokens = {
-        client: client.csrf_token(page)
-        for client, page in [(anonymous, "/login"), (reader_client, "/account"),
-                             (moderator_client, "/account"), (no_2fa_client, "/account"),
-                             (admin_client, "/account")]
-    }  # fmt: skip
+        client: client.csrf_token("/login" if client is anonymous else "/account")
+        for client in clients
+    }
+    allowed_by_role = {role: endpoints_for(role) for role in staff}
+    assert "admin.articles" in allowed_by_role["editor"]
+    assert "admin.comments" in allowed_by_role["moderator"]
     for rule in rules:
         url = placeholder_url(app, rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -73,17 +77,27 @@ def test_guard_covers_every_admin_route(app, make_user, login, admin_client):
             assert response.status_code == 302, (method, url)
             assert "/login" in response.headers["Location"]
             assert send(reader_client).status_code == 403, (method, url)
-            if rule.endpoint not in MODERATOR_ENDPOINTS:
-                assert send(moderator_client).status_code == 403, (method, url)
-            else:
-                allowed = send(moderator_client)
-                assert allowed.status_code != 403, (method, url)
-                assert "/login" not in allowed.headers.get("Location", ""), (method, url)
-            refused = send(no_2fa_client)
-            assert refused.status_code == 302, (method, url)
-            assert refused.headers["Location"] == "/account/two-factor", (method, url)
+            for role, client in staff.items():
+                response = send(client)
+                if rule.endpoint in allowed_by_role[role]:
+                    assert response.status_code != 403, (role, method, url)
+                    assert "/login" not in response.headers.get("Location", ""), (role, url)
+                else:
+                    assert response.status_code == 403, (role, method, url)
+            for role, client in without_2fa.items():
+                refused = send(client)
+                assert refused.status_code == 302, (role, method, url)
+                assert refused.headers["Location"] == "/account/two-factor", (role, method, url)
             assert send(admin_client).status_code not in (401, 403), (method, url)
-    assert moderator_client.get("/admin").status_code == 200
+    assert staff["moderator"].get("/admin").status_code == 200
+    assert staff["editor"].get("/admin").status_code == 200
+
+
+def test_every_declared_permission_names_a_real_route(app):
+    """A renamed view cannot leave a stale entry that silently grants nothing (or too much)."""
+    endpoints = {rule.endpoint for rule in admin_rules(app)}
+    assert set(ENDPOINT_AREAS) <= endpoints
+    assert set(ENDPOINT_AREAS.values()) <= set(AREAS)
 
 
 def test_admin_pages_are_never_cached(editor):
@@ -142,7 +156,9 @@ def test_slug_clash_is_a_form_error(editor, section):
         ({"title": ""}, "This field is required."),
         ({"slug": "Not A Slug!"}, "Lower-case letters, digits and hyphens."),
         ({"access_level": "vip"}, "Not a valid choice."),
-        ({"cover_image_url": "javascript:alert(1)"}, "Invalid URL."),
+        ({"cover_image_url": "javascript:alert(1)"}, "Enter a full address starting with https://"),
+        ({"cover_image_url": "//evil.example/x.jpg"}, "or a path on this site starting with /"),
+        ({"cover_image_url": "static/cover.jpg"}, "e.g. /static/cover.jpg."),
         ({"section_id": "999"}, "Not a valid choice."),
         ({"published_at": "tomorrow"}, "Not a valid datetime value."),
     ],
@@ -152,6 +168,27 @@ def test_bad_article_input_is_a_form_error(editor, section, changes, message):
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalars(select(Article)).all() == []
+
+
+@pytest.mark.parametrize(
+    "cover", ["/static/covers/harbour.jpg", "https://images.example.org/a.jpg"]
+)
+def test_a_site_relative_or_full_cover_address_is_accepted(editor, section, cover):
+    response = editor.submit(
+        "/admin/articles/new", {**FORM, "section_id": section.id, "cover_image_url": cover}
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(Article.cover_image_url)) == cover
+
+
+def test_tag_names_keep_the_editors_spelling(editor, section):
+    response = editor.submit(
+        "/admin/articles/new", {**FORM, "section_id": section.id, "tags": "AI, local government"}
+    )
+    assert response.status_code == 302
+    article = db.session.scalar(select(Article))
+    assert sorted(tag.name for tag in article.tags) == ["AI", "local government"]
+    assert sorted(tag.slug for tag in article.tags) == ["ai", "local-government"]
 
 
 def test_comment_settings_change_the_gate(editor, make_article, app, make_user, login):

@@ -254,10 +254,8 @@ def test_tables_have_header_scopes(admin_client, dataset):
     assert "<th>" not in page and "<th " not in page.replace("<th scope=", "")
 
 
-def test_moderators_get_a_page_leading_to_comment_moderation(app, make_user, login):
-    moderator = make_user("mod@example.org", role="moderator")
-    client = app.test_client()
-    login(client, moderator.email)
+def test_moderators_get_a_page_leading_to_comment_moderation(make_staff_client):
+    client = make_staff_client("moderator")
     response = client.get("/admin")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -472,9 +470,9 @@ def test_audit_log_is_append_only(app, admin_client, audit_trail):
     assert db.session.scalar(select(func.count(AuditEvent.id))) == events
 
 
-def test_audit_log_is_for_administrators(app, audit_trail, login):
-    client = app.test_client()
-    login(client, audit_trail["moderator"].email)
+@pytest.mark.parametrize("role", ["moderator", "editor"])
+def test_audit_log_is_for_administrators(audit_trail, make_staff_client, role):
+    client = make_staff_client(role)
     assert client.get("/admin/audit").status_code == 403
 
 

@@ -268,10 +268,9 @@ def test_the_comment_settings_page_still_works(admin_client):
     assert 'href="/admin/settings"' in page.get_data(as_text=True)
 
 
-def test_settings_are_for_administrators(app, make_user, login):
-    moderator = make_user("mod@example.org", role="moderator")
-    client = app.test_client()
-    login(client, moderator.email)
+@pytest.mark.parametrize("role", ["moderator", "editor"])
+def test_settings_are_for_administrators(make_staff_client, role):
+    client = make_staff_client(role)
     assert client.get("/admin/settings").status_code == 403
     token = client.csrf_token("/account")
     response = client.post("/admin/settings", data={**VALID, "csrf_token": token})

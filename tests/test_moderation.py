@@ -12,12 +12,9 @@ from membership.settings import set_setting
 
 
 @pytest.fixture
-def moderator(app, make_user, login):
-    user = make_user("mod@example.org", role="moderator")
-    client = app.test_client()
-    login(client, user.email)
-    client.user = user
-    return client
+def moderator(make_staff_client):
+    """A signed-in moderator, past two-factor sign-in (staff roles require it)."""
+    return make_staff_client("moderator", "mod@example.org")
 
 
 @pytest.fixture

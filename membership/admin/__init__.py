@@ -6,6 +6,7 @@ from membership.admin import (  # noqa: F401  (routes register on import)
     members_io_views,
     members_views,
     moderation_views,
+    roles_views,
     settings_views,
     views,
 )

@@ -4,7 +4,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from membership import audit
 from membership.cache import bump_site_version
@@ -110,3 +110,28 @@ def unpublish(article: Article, editor: User) -> None:
     article.editor_id = editor.id
     _bump_versions(article, listing_changed=True)
     audit.record(editor, "article.unpublish", article)
+
+
+def articles_query(status: str, now: datetime) -> Select:
+    """The admin list: newest first; status is "", "draft", "scheduled" or "published"."""
+    query = select(Article)
+    if status == "draft":
+        query = query.where(Article.status == ArticleStatus.DRAFT)
+    elif status == "scheduled":
+        query = query.where(Article.status == ArticleStatus.PUBLISHED, Article.published_at > now)
+    elif status == "published":
+        query = query.where(Article.status == ArticleStatus.PUBLISHED, Article.published_at <= now)
+    newest = func.coalesce(Article.published_at, Article.created_at)
+    return query.order_by(newest.desc(), Article.id.desc())
+
+
+def status_counts(now: datetime) -> dict[str, int]:
+    """How many articles each status filter shows."""
+    counts = {
+        key: db.session.scalar(
+            select(func.count()).select_from(articles_query(key, now).order_by(None).subquery())
+        )
+        or 0
+        for key in ("", "draft", "scheduled", "published")
+    }
+    return counts

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
+from membership.admin.audit_words import describe, target_label
 from membership.admin.blueprint import bp
 from membership.auth.services import normalize_email
 from membership.extensions import db
@@ -29,9 +30,9 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     action = StringField(
-        "Action",
+        "Event code",
         validators=[Optional(), Length(max=64)],
-        description='Starts with, e.g. "settings" or "article.publish".',
+        description='Starts with, e.g. "member." or "settings".',
     )
     actor = StringField(
         "Done by (email)", validators=[Optional(), Length(max=254)], render_kw={"type": "email"}
@@ -52,6 +53,7 @@ class Entry:
     actor_name: str | None
     target_email: str | None
     details: list[tuple[str, str]]
+    sentence: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def audit_page(form: AuditFilterForm, page: int) -> Page:
     if form.until.data:
         conditions.append(AuditEvent.created_at < _start_of(form.until.data + timedelta(days=1)))
     joined = (
-        select(AuditEvent, actor.email, actor.display_name, target.email)
+        select(AuditEvent, actor.email, actor.display_name, target.email, target.display_name)
         .outerjoin(actor, actor.id == AuditEvent.actor_id)
         .outerjoin(
             target, and_(AuditEvent.target_type == "user", target.id == AuditEvent.target_id)
@@ -138,8 +140,19 @@ def audit_page(form: AuditFilterForm, page: int) -> Page:
         .offset((page - 1) * PER_PAGE)
     ).all()
     items = [
-        Entry(event, actor_email, actor_name, target_email, detail_lines(event.details))
-        for event, actor_email, actor_name, target_email in rows
+        Entry(
+            event,
+            actor_email,
+            actor_name,
+            target_email,
+            detail_lines(event.details),
+            describe(
+                event.action,
+                event.details,
+                target_label(event.target_type, event.target_id, target_name),
+            ),
+        )
+        for event, actor_email, actor_name, target_email, target_name in rows
     ]
     return Page(items, page, total)
 

@@ -365,5 +365,5 @@ def describe(series: Sequence[MonthValue], fmt: Callable[[int], str] = "{:,}".fo
     highest = max(series, key=lambda point: point.value)
     return (
         f"{fmt(first.value)} in {first.label}, {fmt(last.value)} in {last.label}; "
-        f"highest {fmt(highest.value)} in {highest.label}. Every month is in the table below."
+        f"highest {fmt(highest.value)} in {highest.label}. Every month is in the figures below."
     )

@@ -60,7 +60,8 @@ class ArticleForm(FlaskForm):
     )
     cover_image_url = StringField(
         "Cover image URL",
-        validators=[Optional(), Length(max=500), URL(require_tld=True)],
+        validators=[Optional(), Length(max=500)],
+        description="A full address (https://…) or a path on this site, e.g. /static/cover.jpg.",
     )
     access_level = SelectField("Who can read it", choices=ACCESS_CHOICES)
     comment_policy = SelectField(
@@ -73,6 +74,18 @@ class ArticleForm(FlaskForm):
         validators=[Optional()],
         description="Empty: now, when you publish. A future time schedules the story.",
     )
+
+    def validate_cover_image_url(self, field) -> None:
+        """A web address with a host, or a site-relative path (never "//host": another site)."""
+        value = (field.data or "").strip()
+        field.data = value
+        if value.startswith("/") and not value.startswith("//") and " " not in value:
+            return
+        URL(
+            require_tld=True,
+            message="Enter a full address starting with https:// or a path on this site "
+            "starting with /, e.g. /static/cover.jpg.",
+        )(self, field)
 
 
 class CommentSettingsForm(FlaskForm):

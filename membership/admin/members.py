@@ -9,16 +9,19 @@ from sqlalchemy import Select, delete, exists, func, or_, select
 
 from membership import audit
 from membership.access import LIVE_STATUSES, paying_condition, sponsor_condition
+from membership.admin.audit_words import describe
 from membership.auth.services import send_confirmation
 from membership.auth.sessions import revoke_sessions
 from membership.auth.standing import ban, reactivate, suspend
 from membership.extensions import db
 from membership.models import (
+    Article,
     AuditEvent,
     Comment,
     CommentReport,
     MemberLabel,
     MemberNote,
+    Role,
     Subscription,
     Tier,
     User,
@@ -66,7 +69,7 @@ def filtered_members_query(args: Mapping) -> Select:
             )
     if args.get("status") in ("active", "suspended", "banned"):
         query = query.where(User.status == args["status"])
-    if args.get("role") in ("reader", "moderator", "admin"):
+    if args.get("role") in tuple(Role):
         query = query.where(User.role == args["role"])
     tier = args.get("tier")
     if tier:
@@ -250,6 +253,7 @@ def add_note(user: User, body: str, actor: User) -> None:
 class TimelineEntry:
     at: datetime
     text: str
+    code: str | None = None  # the audit event code, for a link to the filtered audit log
 
 
 def timeline(user: User) -> list[TimelineEntry]:
@@ -268,11 +272,16 @@ def timeline(user: User) -> list[TimelineEntry]:
             entries.append(TimelineEntry(record.payment_failed_notified_at, "A payment failed"))
         if record.ended_at:
             entries.append(TimelineEntry(record.ended_at, f"Subscription to {tier} ended"))
-    for comment in db.session.scalars(
-        select(Comment).where(Comment.author_id == user.id).order_by(Comment.id.desc()).limit(50)
+    for comment, title in db.session.execute(
+        select(Comment, Article.title)
+        .join(Article, Article.id == Comment.article_id)
+        .where(Comment.author_id == user.id)
+        .order_by(Comment.id.desc())
+        .limit(50)
     ):
+        state = "" if comment.status == "published" else f", {comment.status}"
         entries.append(
-            TimelineEntry(comment.created_at, f"Commented (#{comment.id}, {comment.status})")
+            TimelineEntry(comment.created_at, f"Commented on “{title}” (#{comment.id}{state})")
         )
     for event in db.session.scalars(
         select(AuditEvent)
@@ -280,7 +289,10 @@ def timeline(user: User) -> list[TimelineEntry]:
         .order_by(AuditEvent.id.desc())
         .limit(100)
     ):
-        entries.append(TimelineEntry(event.created_at, f"Staff: {event.action}"))
+        actor = db.session.get(User, event.actor_id) if event.actor_id else None
+        who = actor.display_name if actor else "Staff"
+        words = describe(event.action, event.details, user.display_name)
+        entries.append(TimelineEntry(event.created_at, f"{who} {words}", event.action))
     return sorted(entries, key=lambda entry: entry.at, reverse=True)
 
 
@@ -304,7 +316,8 @@ def bulk(query: Select, action: str, value: str, actor: User) -> int:
     """Apply an action to every member the filters select (at most 5,000 at once)."""
     if action not in BULK_ACTIONS:
         raise MemberActionError("Choose an action.")
-    users = db.session.scalars(query.limit(BULK_LIMIT + 1)).all()
+    # The acting administrator is never part of a bulk selection (the panel says so too).
+    users = db.session.scalars(query.where(User.id != actor.id).limit(BULK_LIMIT + 1)).all()
     if len(users) > BULK_LIMIT:
         raise MemberActionError(f"Narrow the filters: at most {BULK_LIMIT:,} members at once.")
     done = 0

@@ -6,7 +6,7 @@ from membership import audit
 from membership.cache import bump_discussion
 from membership.comments.services import adjust_comment_counts
 from membership.extensions import db
-from membership.models import Comment, CommentReport, CommentStatus, ReportStatus, User
+from membership.models import Article, Comment, CommentReport, CommentStatus, ReportStatus, User
 from membership.models.types import utcnow
 
 QUEUES = ("reported", "held", "hidden")
@@ -46,6 +46,17 @@ def reports_for(comment_ids: list[int]) -> dict[int, list[CommentReport]]:
         ):
             reports.setdefault(report.comment_id, []).append(report)
     return reports
+
+
+def stories_of(comments) -> dict[int, tuple[str, str]]:
+    """(slug, title) of each comment's story, in one query: links to `/articles/<slug>#c<id>`."""
+    ids = {comment.article_id for comment in comments}
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Article.id, Article.slug, Article.title).where(Article.id.in_(ids))
+    )
+    return {article_id: (slug, title) for article_id, slug, title in rows}
 
 
 def moderate(comment_ids: list[int], action: str, actor: User) -> int:

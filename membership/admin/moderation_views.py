@@ -34,6 +34,7 @@ def comments():
         page=page,
         reports=moderation.reports_for(ids),
         authors=authors,
+        stories=moderation.stories_of(page.items),
     )
 
 

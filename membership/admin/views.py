@@ -48,6 +48,7 @@ def index():
             "title": "Members over time",
             "desc": "Accounts at the end of each month (signups added up). "
             + dashboard.describe(members),
+            "summary": dashboard.describe(members),
             "chart": dashboard.chart("line", members),
             "note": "Counted from the signup dates of the accounts that exist today: "
             "deleted accounts drop out of every month.",
@@ -62,6 +63,7 @@ def index():
             "title": "Monthly recurring revenue over time",
             "desc": "Monthly recurring revenue at the end of each month. "
             + dashboard.describe(mrr, money),
+            "summary": dashboard.describe(mrr, money),
             "chart": dashboard.chart("line", mrr, money, smallest_step=100),
             "note": "An estimate: each subscription counts at its current price (monthly, or "
             "yearly divided by 12) in every month end between its start and its end. Earlier "
@@ -75,6 +77,7 @@ def index():
             "title": "Sponsorships per month",
             "desc": "Net sponsorship money received each month. "
             + dashboard.describe(sponsorships, money),
+            "summary": dashboard.describe(sponsorships, money),
             "chart": dashboard.chart("bar", sponsorships, money, smallest_step=100),
             "note": "Money received, less refunds and open or lost disputes.",
             "columns": [f"Net received ({currency.upper()})"],
@@ -96,16 +99,34 @@ def index():
     )
 
 
+ARTICLE_STATUSES = {
+    "": "All",
+    "draft": "Drafts",
+    "scheduled": "Scheduled",
+    "published": "Published",
+}
+
+
 @bp.route("/articles")
 def articles():
-    """Every article, drafts first, newest first."""
+    """Every article, newest first (by publication time, else creation), filtered by status."""
+    status = request.args.get("status", "")
+    status = status if status in ARTICLE_STATUSES else ""
     page = db.paginate(
-        select(Article).order_by(Article.status, Article.updated_at.desc()),
+        editorial.articles_query(status, utcnow()),
         page=page_number(),
         per_page=50,
         error_out=False,
     )
-    return render_template("admin/articles.html", page=page, button_form=ButtonForm())
+    return render_template(
+        "admin/articles.html",
+        page=page,
+        status=status,
+        statuses=ARTICLE_STATUSES,
+        counts=editorial.status_counts(utcnow()),
+        now=utcnow(),
+        button_form=ButtonForm(),
+    )
 
 
 def _article_form(article: Article | None = None) -> ArticleForm:
@@ -133,7 +154,11 @@ def _save(article: Article | None):
             return redirect(url_for("admin.edit_article", article_id=saved.id))
     status = 422 if form.errors else 200
     return render_template(
-        "admin/article_form.html", form=form, article=article, button_form=ButtonForm()
+        "admin/article_form.html",
+        form=form,
+        article=article,
+        button_form=ButtonForm(),
+        now=utcnow(),
     ), status
 
 

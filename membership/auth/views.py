@@ -1,7 +1,5 @@
 """Registration, email confirmation, sign-in and out, password reset."""
 
-import time
-
 from flask import (
     Blueprint,
     current_app,
@@ -24,14 +22,26 @@ from membership.auth.forms import (
     TwoFactorForm,
 )
 from membership.auth.passwords import verify_password
-from membership.auth.sessions import mark_reauthenticated, sign_in, sign_out
+from membership.auth.second_factor import has_passkey, needs_second_factor
+from membership.auth.sessions import (
+    mark_reauthenticated,
+    sign_in,
+    sign_out,
+    touch_current_session,
+)
+from membership.auth.signin import (
+    PENDING_2FA,
+    pending_second_factor,
+    start_second_factor,
+)
 from membership.extensions import db, limiter
 from membership.models import User
 from membership.urls import is_safe_redirect, next_url
+from membership.web import register_after_request_step
 
 bp = Blueprint("auth", __name__)
-PENDING_2FA = "pending_2fa"
-PENDING_2FA_SECONDS = 300
+# Session activity is stamped after each response (web.py runs the step, importing no feature).
+bp.record_once(lambda state: register_after_request_step(state.app, touch_current_session))
 TokenOutcome = services.TokenOutcome
 
 
@@ -132,15 +142,9 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
             destination = next_url(url_for("articles.home"))
-            if user.totp_enabled_at is not None:
+            if needs_second_factor(user):
                 # The password is right; the session starts only after the second factor.
-                session.clear()
-                session[PENDING_2FA] = {
-                    "uid": user.id,
-                    "remember": bool(form.remember.data),
-                    "next": destination,
-                    "at": int(time.time()),
-                }
+                start_second_factor(user, remember=form.remember.data, destination=destination)
                 db.session.commit()
                 return redirect(url_for("auth.two_factor"))
             sign_in(
@@ -166,9 +170,8 @@ def _pending_key() -> str:
 @limiter.limit(_login_account_limit, key_func=_pending_key, methods=["POST"])
 def two_factor():
     """The second step of signing in: a code from the authenticator app, or a recovery code."""
-    pending = session.get(PENDING_2FA) or {}
-    if not pending or time.time() - pending.get("at", 0) > PENDING_2FA_SECONDS:
-        session.pop(PENDING_2FA, None)
+    pending = pending_second_factor()
+    if pending is None:
         flash("Please sign in again.", "info")
         return redirect(url_for("auth.login"))
     form = TwoFactorForm()
@@ -191,7 +194,13 @@ def two_factor():
             return redirect(destination if is_safe_redirect(destination) else "/")
         db.session.commit()
         form.code.errors.append("That code is not valid. Try the next one from your app.")
-    return render_template("auth/two_factor.html", form=form), _form_status(form)
+    user = db.session.get(User, pending["uid"])
+    return render_template(
+        "auth/two_factor.html",
+        form=form,
+        has_totp=user is not None and user.totp_enabled_at is not None,
+        has_passkey=user is not None and has_passkey(user),
+    ), _form_status(form)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -18,19 +18,30 @@ from membership.billing import services
 from membership.billing import stripe_gateway as gateway
 from membership.billing.forms import ButtonForm, PlanForm
 from membership.extensions import db, limiter
-from membership.web import allow_csp_sources
+from membership.web import register_csp_sources, use_csp_sources
 
 bp = Blueprint("billing", __name__, url_prefix="/membership")
+STRIPE_REDIRECTS = "stripe-redirects"
 
 
-def allow_stripe_redirects() -> None:
-    """Forms here redirect to Stripe's hosted pages: let the browser follow (CSP form-action)."""
+def stripe_redirect_sources() -> dict[str, list[str]]:
+    """Forms that continue to Stripe's hosted pages need them in CSP form-action."""
     sources = ["https://checkout.stripe.com", "https://billing.stripe.com"]
     base = current_app.config.get("STRIPE_API_BASE")
     if base:
         parts = urlsplit(base)
         sources.append(f"{parts.scheme}://{parts.netloc}")
-    allow_csp_sources("form-action", *sources)
+    return {"form-action": sources}
+
+
+bp.record_once(
+    lambda state: register_csp_sources(state.app, STRIPE_REDIRECTS, stripe_redirect_sources)
+)
+
+
+def allow_stripe_redirects() -> None:
+    """Forms here redirect to Stripe's hosted pages: let the browser follow (CSP form-action)."""
+    use_csp_sources(STRIPE_REDIRECTS)
 
 
 def _user_key() -> str:

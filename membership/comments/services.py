@@ -9,13 +9,14 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from membership import audit
-from membership.access import has_paid_access
+from membership.access import has_paid_access, may_read
 from membership.auth import tokens
 from membership.cache import bump_discussion
 from membership.comments.rendering import URL_PATTERN
 from membership.extensions import db
 from membership.mail import external_url, queue_email
 from membership.models import (
+    AccessLevel,
     Article,
     Comment,
     CommentLike,
@@ -53,6 +54,7 @@ class GateReason(StrEnum):
     CLOSED = "closed"
     AUTO_CLOSED = "auto-closed"
     PAYING_ONLY = "paying-only"
+    CANNOT_READ = "cannot-read"
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,15 @@ def comment_gate(user: User | None, article: Article) -> Gate:
         return Gate(GateReason.CLOSED, "Comments are closed on this story.")
     if closes is not None and closes <= utcnow():
         return Gate(GateReason.AUTO_CLOSED, "Comments closed automatically on this story.")
+    if not may_read(user, article):
+        # The story's own paywall invites the reader in; the discussion only says why it is shut.
+        if article.access_level == AccessLevel.MEMBERS:
+            why = "This story is for registered readers, and so is its discussion."
+        else:
+            why = "This story is for subscribers, and so is its discussion."
+        return Gate(GateReason.CANNOT_READ, f"{why} Once you can read it, you can take part.")
     if user is None or not user.is_authenticated:
-        return Gate(GateReason.ANONYMOUS, "Log in to leave a comment.")
+        return Gate(GateReason.ANONYMOUS, "Sign in to leave a comment.")
     if user.is_banned:
         return Gate(GateReason.BANNED, "This account cannot comment.")
     if not user.is_confirmed:

@@ -12,6 +12,7 @@ from membership.models.comment import (
     ReportReason,
     ReportStatus,
 )
+from membership.models.identity import MagicLink, WebAuthnChallenge, WebAuthnCredential
 from membership.models.outbox import OutboxEmail
 from membership.models.secrets import PendingTotpSecret
 from membership.models.setting import CacheVersion, SiteSetting
@@ -45,6 +46,7 @@ __all__ = [
     "CommentStatus",
     "Frequency",
     "Interval",
+    "MagicLink",
     "MemberLabel",
     "MemberNote",
     "OutboxEmail",
@@ -66,4 +68,6 @@ __all__ = [
     "Tier",
     "User",
     "UserSession",
+    "WebAuthnChallenge",
+    "WebAuthnCredential",
 ]

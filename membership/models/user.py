@@ -23,8 +23,12 @@ from membership.models.types import UTCDateTime, utcnow
 
 class Role(enum.StrEnum):
     READER = "reader"
+    EDITOR = "editor"
     MODERATOR = "moderator"
     ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.EDITOR, Role.MODERATOR, Role.ADMIN})
 
 
 class AccountStatus(enum.StrEnum):
@@ -34,11 +38,11 @@ class AccountStatus(enum.StrEnum):
 
 
 class User(UserMixin, db.Model):
-    """A reader, moderator or administrator."""
+    """A reader, editor, moderator or administrator."""
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('reader', 'moderator', 'admin')", name="role"),
+        CheckConstraint("role IN ('reader', 'editor', 'moderator', 'admin')", name="role"),
         CheckConstraint("status IN ('active', 'suspended', 'banned')", name="status"),
         Index(None, "created_at"),
         Index(None, "status", "created_at"),
@@ -111,7 +115,8 @@ class User(UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.ADMIN, Role.MODERATOR)
+        """Editors, moderators and administrators: they open /admin and need two factors."""
+        return self.role in STAFF_ROLES
 
     @property
     def is_in_good_standing(self) -> bool:

@@ -84,7 +84,8 @@ def checkout():
         return _sponsor_page(form, error.status, error.message)
     except gateway.PaymentProviderError as error:
         db.session.rollback()
-        return _sponsor_page(form, 503, error.message)
+        # Without Stripe the page's own notice already says so: no second, identical warning.
+        return _sponsor_page(form, 503, error.message if gateway.is_configured() else None)
     db.session.commit()
     return redirect(url, code=303)
 

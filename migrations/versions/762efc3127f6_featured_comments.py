@@ -1,7 +1,7 @@
 """featured comments: moderators pick comments shown first, under "Featured"
 
 Revision ID: 762efc3127f6
-Revises: 059a0d21d28d
+Revises: b2b651a9e968
 Create Date: 2026-12-05 11:11:23.779106
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '762efc3127f6'
-down_revision = '059a0d21d28d'
+down_revision = 'b2b651a9e968'
 branch_labels = None
 depends_on = None
 

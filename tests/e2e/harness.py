@@ -145,6 +145,7 @@ def app_environment(
     mail_port: int | None = None,
     stripe: Any = None,
     extra: dict[str, str] | None = None,
+    site_host: str = "127.0.0.1",
 ) -> dict[str, str]:
     """The server's environment: development cookies over http, a fresh database in `workdir`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
@@ -155,7 +156,7 @@ def app_environment(
             "SECRET_KEY": secrets.token_urlsafe(36),  # 48 characters
             "INSTANCE_PATH": str(workdir / "instance"),
             "DATABASE_URL": f"sqlite:///{workdir / 'e2e.sqlite3'}",
-            "SITE_URL": f"http://127.0.0.1:{port}",
+            "SITE_URL": f"http://{site_host}:{port}",
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -186,6 +187,7 @@ def start_app(
     stripe: Any = None,
     extra_env: dict[str, str] | None = None,
     workers: int = 2,
+    site_host: str = "127.0.0.1",
 ) -> Iterator[AppServer]:
     """Migrate, seed and serve the app under gunicorn; stop it on exit.
 
@@ -194,9 +196,12 @@ def start_app(
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = app_environment(workdir, port, mail_port=mail_port, stripe=stripe, extra=extra_env)
+    # `site_host="localhost"` for passkeys: WebAuthn refuses an IP address as the RP id.
+    env = app_environment(
+        workdir, port, mail_port=mail_port, stripe=stripe, extra=extra_env, site_host=site_host
+    )
     server = AppServer(
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=f"http://{site_host}:{port}",
         env=env,
         database_url=env["DATABASE_URL"],
         log_path=workdir / "gunicorn.log",

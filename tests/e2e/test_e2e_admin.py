@@ -51,23 +51,27 @@ def test_an_admin_signs_in_with_a_code_and_suspends_a_reader(new_context, make_a
     expect(rows).to_contain_text(reader_email)
     rows.get_by_role("link", name=reader_name).click()
     expect(admin.get_by_role("heading", level=1)).to_have_text(reader_name)
-    profile = admin.get_by_role("region", name="Profile")
-    expect(profile).to_contain_text("active")
+    account = admin.get_by_role("region", name="Account")
+    expect(account).to_contain_text("Active")
+    # Only what applies: an active member has no Reactivate.
+    expect(admin.get_by_role("button", name=re.compile(r"^Reactivate"))).to_have_count(0)
 
-    suspend = admin.locator("form.action-form").filter(
-        has=admin.get_by_role("button", name="Suspend", exact=True)
-    )
+    # Suspend: the reason beside the button, then one confirmation page (no "I confirm" boxes).
+    danger = admin.get_by_role("region", name="Danger zone")
     for _attempt in range(2):
-        suspend.get_by_label("Reason (shown to the member)").fill(reason)
-        suspend.get_by_label("I confirm").check()
-        suspend.get_by_role("button", name="Suspend", exact=True).click()
+        danger.get_by_label("Reason, shown to the member").fill(reason)
+        danger.get_by_role("button", name="Suspend", exact=True).click()
         admin.wait_for_load_state()
         if not confirm_password_if_asked(admin):
             break
         expect(admin.get_by_role("heading", level=1)).to_have_text(reader_name)
-    expect(admin.get_by_text("Done.", exact=True)).to_be_visible()
-    profile = admin.get_by_role("region", name="Profile")
-    expect(profile.locator("dd").nth(2)).to_have_text(f"suspended: {reason}")
+    expect(admin.get_by_role("heading", level=1)).to_have_text(f"Suspend: {reader_name}")
+    expect(admin.get_by_text(f"“{reason}”")).to_be_visible()
+    admin.get_by_role("button", name=f"Suspend {reader_name}").click()
+    expect(admin.get_by_text(f"{reader_name} is suspended until further notice.")).to_be_visible()
+    account = admin.get_by_role("region", name="Account")
+    expect(account.locator("dd").nth(1)).to_have_text(f"Suspended: {reason}")
+    expect(admin.get_by_role("button", name=f"Reactivate {reader_name}")).to_be_visible()
 
     # The reader's open page loses the comment form on reload: a suspension ends the member's
     # sessions (membership.auth.standing.suspend), so the browser is signed out.
@@ -97,7 +101,9 @@ def test_a_moderator_hides_every_reported_comment(page, make_reader, site_data):
         comment_ids.append(site_data.post_comment(email, MODERATION_ARTICLE, body))
         site_data.report_comment(comment_ids[-1], reporter_email, "abuse")
     moderator_email, moderator_name = make_reader("Moderator", role="moderator")
-    sign_in(page, moderator_email, display_name=moderator_name)
+    # Staff roles need two-factor sign-in.
+    secret = site_data.enable_two_factor(moderator_email)
+    sign_in_with_code(page, moderator_email, secret, display_name=moderator_name)
 
     # The comments are on the story before anyone moderates them.
     page.goto(f"/articles/{MODERATION_ARTICLE}")
@@ -115,7 +121,7 @@ def test_a_moderator_hides_every_reported_comment(page, make_reader, site_data):
     assert count >= len(bodies)
     for index in range(count):
         boxes.nth(index).check()
-    page.get_by_label("With the selected comments:").select_option(label="Hide")
+    page.get_by_label("With the selected comments").select_option(label="Hide (uphold the reports)")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_text(f"{count} comment(s) updated.")).to_be_visible()
     expect(page.get_by_text("This queue is empty.")).to_be_visible()

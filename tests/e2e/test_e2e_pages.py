@@ -50,8 +50,22 @@ def reported(site_data, discussion):
     site_data.report_comment(discussion, "discussion-reporter@example.org", "spam")
 
 
+@pytest.fixture(scope="module")
+def path_ids(site_data, discussion) -> dict[str, int]:
+    """The ids the admin paths of `PAGES` need: a reader with comments, and the demo story."""
+    from sqlalchemy import select
+
+    from membership.models import Article
+
+    with site_data.session() as session:
+        article = session.scalar(select(Article.id).where(Article.slug == DEMO_ARTICLE))
+    return {"member": site_data.user("discussion-first@example.org")["id"], "article": article}
+
+
 @pytest.fixture
-def open_page(new_context, make_reader, make_admin, site_data, discussion, wall, reported):
+def open_page(
+    new_context, make_reader, make_admin, site_data, discussion, wall, reported, path_ids
+):
     """Open a listed page in a fresh browser of the given size, as its viewer."""
 
     def open_(spec: PageSpec, viewport: dict):
@@ -65,8 +79,9 @@ def open_page(new_context, make_reader, make_admin, site_data, discussion, wall,
             sign_in_with_code(page, email, secret, display_name=name)
         elif spec.viewer is not None:
             raise AssertionError(f"unknown viewer {spec.viewer!r}")
-        response = page.goto(spec.path)
-        assert response is not None and response.status == 200, f"{spec.path}: {response}"
+        path = spec.path.format(**path_ids)
+        response = page.goto(path)
+        assert response is not None and response.status == 200, f"{path}: {response}"
         expect(page.get_by_role("heading", level=1)).to_have_text(spec.heading)
         return page
 

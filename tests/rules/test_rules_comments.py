@@ -128,7 +128,7 @@ def test_an_unconfirmed_reader_cannot_like_or_report(app, login, article, make_u
 
 
 def test_approving_a_held_comment_restores_the_comment_count(
-    app, login, article, reader, make_user
+    app, login, article, reader, make_staff_client
 ):
     set_setting("hold_links", True)
     db.session.commit()
@@ -138,7 +138,7 @@ def test_approving_a_held_comment_restores_the_comment_count(
     assert held.status == "pending"
     assert shown_count(app.test_client()) == "0"
 
-    moderator = signed_in_as(app, login, make_user("mod@example.org", role="moderator"))
+    moderator = make_staff_client("moderator")  # staff sign in with a second factor
     response = moderator.submit(
         "/admin/comments/moderate",
         {"action": "approve", "ids": [str(held.id)], "queue": "held"},
@@ -215,3 +215,37 @@ def test_each_reader_reports_once_and_the_threshold_counts_readers(
     clients[2].submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
     assert db.session.get(Comment, comment.id).status == "pending"
     assert shown_count(app.test_client()) == "0"
+
+
+# --- reply notifications --------------------------------------------------------------------------
+
+
+def test_a_reply_email_greets_the_author_and_links_to_the_reply(
+    app, login, article, reader, other, mailbox
+):
+    top = comment_by(reader, article, "Original thought")
+    post(signed_in_as(app, login, other), "A reply.", reply_to=str(top.id))
+    reply = db.session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+    text = mailbox.text_of(mailbox.last(reader.email))
+    assert text.startswith("Hello Rita,") or "\nHello Rita," in text
+    assert 'Omar replied to your comment on "Harbor story"' in text
+    assert f"http://portal.test/articles/harbor-story#c{reply.id}" in text
+
+
+@pytest.mark.parametrize("author", ["banned", "unconfirmed", "opted out"])
+def test_no_reply_email_to_an_author_who_should_not_get_one(
+    app, login, article, reader, other, mailbox, author
+):
+    top = comment_by(reader, article, "Original thought")
+    user = db.session.get(User, reader.id)
+    if author == "banned":
+        user.status = "banned"
+    elif author == "unconfirmed":
+        user.email_confirmed_at = None
+    else:
+        user.notify_replies = False
+    db.session.commit()
+    assert (
+        post(signed_in_as(app, login, other), "A reply.", reply_to=str(top.id)).status_code == 302
+    )
+    assert mailbox.to(reader.email) == []

@@ -102,7 +102,7 @@ def test_an_administrator_confirms_the_password_after_15_minutes(
     db.session.execute(update(UserSession).values(authenticated_at=earlier))
     db.session.commit()
     page = f"/admin/members/{member.id}"
-    ban = {"reason": "Spam", "confirm": "yes"}
+    ban = {"reason": "Spam", "confirmed": "yes"}
     response = admin_client.submit(f"{page}/ban", ban, page=page)
     assert ("/reauthenticate" in response.headers["Location"]) == asked
     assert (db.session.get(User, member.id).status == "banned") == (not asked)

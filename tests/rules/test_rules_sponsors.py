@@ -113,3 +113,40 @@ def test_a_monthly_gift_follows_failed_payments(member, stripe_stub, outcome, st
     assert set(stripe_stub.deliver()) == {200}
     assert db.session.get(Sponsorship, sponsorship.id).status == status
     assert (queries.monthly_goal().raised == 1000) == (status == "active")
+
+
+def test_two_guests_gifts_are_two_gifts(client, stripe_stub):
+    first = session_of(give(client, public_name="Gus Guest"))
+    second = session_of(give(client, public_name="Hana Guest", amount="40"))
+    stripe_stub.complete_checkout(first, email="gus@example.org")
+    stripe_stub.complete_checkout(second, email="hana@example.org")
+    assert set(stripe_stub.deliver(duplicate=2)) == {200}
+    assert db.session.scalar(select(func.count(Sponsorship.id))) == 2
+    wall = wall_text(client)
+    assert "Gus Guest" in wall and "Hana Guest" in wall and "$40" in wall
+
+
+def test_a_members_gift_joins_their_account_whatever_email_they_type(member, stripe_stub):
+    session_id = session_of(give(member))
+    stripe_stub.complete_checkout(session_id, email="mara.at.work@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    sponsorship = db.session.scalar(select(Sponsorship))
+    assert sponsorship.user_id == member.user.id
+    assert "$25" in sponsorship_line(member)
+
+
+def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
+    from datetime import timedelta
+
+    from membership.models.types import utcnow
+    from tests.test_sponsors import gift
+
+    sponsorship = gift(client, stripe_stub, amount="100")
+    charge = db.session.scalar(select(SponsorshipPayment.stripe_charge_id))
+    stripe_stub.refund(sponsorship.stripe_payment_intent_id, amount=4000)
+    assert set(stripe_stub.deliver()) == {200}
+    since = utcnow() - timedelta(days=1)
+    assert queries.totals_since(since) == 6000
+    stripe_stub.dispute(charge)
+    assert set(stripe_stub.deliver()) == {200}
+    assert queries.totals_since(since) == 0
