@@ -269,9 +269,11 @@ def test_like_toggles_once_per_reader(reader_client, other_client, article):
     url = f"/comments/{comment.id}/like"
     assert other_client.submit(url, page=ARTICLE_URL).status_code == 302
     assert db.session.get(Comment, comment.id).like_count == 1
-    assert "Unlike" in other_client.get(ARTICLE_URL).get_data(as_text=True)
+    pressed = f'id="like-{comment.id}" aria-pressed="true">Like</button>'
+    assert pressed in other_client.get(ARTICLE_URL).get_data(as_text=True)
     other_client.submit(url, page=ARTICLE_URL)
     assert db.session.get(Comment, comment.id).like_count == 0
+    assert pressed not in other_client.get(ARTICLE_URL).get_data(as_text=True)
     assert db.session.scalars(select(CommentLike)).all() == []
 
 
@@ -505,8 +507,8 @@ def test_supporter_badge_on_comments(client, article, make_user):
     )
     db.session.commit()
     page = client.get(ARTICLE_URL).get_data(as_text=True)
-    member_block = page.split("From a member")[0].rsplit('<article class="comment"', 1)[1]
-    free_block = page.split("From a free reader")[0].rsplit('<article class="comment"', 1)[1]
+    member_block = page.split("From a member")[0].rsplit('<article id="c', 1)[1]
+    free_block = page.split("From a free reader")[0].rsplit('<article id="c', 1)[1]
     assert 'class="badge badge-paid">Member<' in member_block
     assert "badge" not in free_block
 

@@ -20,6 +20,7 @@ STATIC = ROOT / "static"
 HOOKS = {
     "cta": "footer call-to-action sections: the footer grid lays them out",
     "tier": "hook: a tier card on the plans page (styled as .card)",
+    "passkey-error": "hook: static/passkeys.js writes ceremony errors into it (styled as .flash)",
 }
 
 CLASS_ATTRIBUTE = re.compile(r"""\bclass="([^"]*)\"""")

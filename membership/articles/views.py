@@ -5,17 +5,14 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload
 
 from membership.access import may_read
 from membership.articles import services
-from membership.articles.discussion import discussion_html
 from membership.articles.rendering import render_markdown
 from membership.cache import cached_fragment, site_version
-from membership.comments.forms import ButtonForm, CommentForm
-from membership.comments.services import comment_gate
+from membership.comments.discussion import discussion_markup
 from membership.extensions import db
-from membership.models import Article, ArticleStatus, Comment, Section, Tag
+from membership.models import Article, ArticleStatus, Section, Tag
 from membership.models.types import utcnow
 from membership.urls import page_number
 
@@ -100,30 +97,14 @@ def render_article(
     viewer = current_user if current_user.is_authenticated else None
     readable = may_read(viewer, found)
     body = render_markdown(found.body) if readable else None
-    gate = comment_gate(viewer, found)
-    form = comment_form
-    if form is None and gate.allowed:
-        form = CommentForm(formdata=None, reply_to=request.args.get("reply_to", type=int))
-    replying_to = None
-    if form is not None and form.reply_to.data:
-        replying_to = db.session.scalar(
-            select(Comment)
-            .options(joinedload(Comment.author))
-            .where(Comment.id == form.reply_to.data, Comment.article_id == found.id)
-        )
-    # Built only for signed-in readers: a form writes a CSRF token into the session, and
-    # anonymous pages must stay cookie-free so that they can be cached.
-    button_form = ButtonForm(formdata=None) if viewer is not None else None
-    discussion = discussion_html(
+    discussion = discussion_markup(
         found,
         viewer,
-        gate,
-        sort=request.args.get("sort", "oldest"),
-        page=page_number("cpage"),
-        comment_form=form,
+        request.args.get("sort", "oldest"),
+        page_number("cpage"),
+        comment_form=comment_form,
         comment_error=comment_error,
-        replying_to=replying_to,
-        button_form=button_form,
+        reply_to=request.args.get("reply_to", type=int),
     )
     page = render_template(
         "articles/article.html",
@@ -131,7 +112,6 @@ def render_article(
         body=body,
         readable=readable,
         discussion_html=discussion,
-        gate=gate,
         preview=preview,
     )
     return page, status

@@ -19,7 +19,11 @@ class CommentForm(FlaskForm):
             DataRequired("Write something before posting."),
             Length(max=MAX_LENGTH, message=f"Comments are at most {MAX_LENGTH:,} characters."),
         ],
-        render_kw={"rows": 5, "maxlength": MAX_LENGTH},
+        description=(
+            "Plain text: leave a blank line between paragraphs; web addresses become links. "
+            f"Up to {MAX_LENGTH:,} characters."
+        ),
+        render_kw={"rows": 4, "maxlength": MAX_LENGTH},
     )
     reply_to = IntegerField(widget=HiddenInput(), validators=[Optional()])
     # A fresh id per rendered form: submitting the same form twice posts once.

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import and_, case, delete, false, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from membership import audit
 from membership.access import has_paid_access, may_read
 from membership.auth import tokens
 from membership.cache import bump_discussion
@@ -388,6 +389,19 @@ def toggle_like(user: User, comment: Comment) -> bool:
         return True  # a second click raced the first: the like exists once
     _bump_likes(comment, +1)
     return True
+
+
+def feature_comment(moderator: User, comment: Comment, featured: bool) -> bool:
+    """Moderators: show a comment first, under "Featured", or take it back; audited."""
+    if not moderator.is_staff:
+        raise CommentRefused("Only moderators can feature comments.", 403)
+    if featured and comment.status != CommentStatus.PUBLISHED:
+        raise CommentRefused("Only a published comment can be featured.", 422)
+    comment.featured_at = utcnow() if featured else None
+    action = "comment.feature" if featured else "comment.unfeature"
+    audit.record(moderator, action, comment, author_id=comment.author_id)
+    bump_discussion(comment.article_id)
+    return featured
 
 
 def _bump_likes(comment: Comment, delta: int) -> None:

@@ -1,17 +1,55 @@
-"""Posting, editing, deleting, liking and reporting comments; reply-email unsubscribe."""
+"""Posting, editing, deleting, liking, reporting and featuring comments; reply-email unsubscribe.
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+Every action is a plain form POST answered with a redirect. When htmx sends it (`HX-Request`),
+the answer is instead the part of the page it changes: the comment, or the whole discussion,
+with an `HX-Trigger-After-Settle` event that static/site.js announces in the live region.
+"""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from membership.articles.views import published_article_or_404, render_article
 from membership.comments import services
+from membership.comments.discussion import (
+    initials,
+    like_button,
+    reply_form_html,
+    reply_parent,
+    report_link,
+    threads_markup,
+)
 from membership.comments.forms import ButtonForm, CommentForm, EditCommentForm, ReportForm
+from membership.comments.inplace import (
+    comment_html,
+    current_reader,
+    discussion_html,
+    fragment,
+    in_place,
+    note,
+)
+from membership.comments.queries import PAGE_SIZE, clean_sort, page_of
 from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
 from membership.models import Article, Comment
+from membership.urls import page_number
+from membership.web import FRIENDLY_ERRORS
 
 bp = Blueprint("comments", __name__)
 bp.add_app_template_filter(render_comment, "comment_html")
+bp.add_app_template_filter(initials, "initials")
+bp.add_app_template_global(like_button)
+bp.add_app_template_global(report_link)
 
 
 def _user_key() -> str:
@@ -30,16 +68,72 @@ def _comment_or_404(comment_id: int) -> tuple[Comment, Article]:
     return comment, article
 
 
-def _back_to(comment: Comment, article: Article):
-    return redirect(url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}"))
+def _public_comment_or_404(comment_id: int) -> tuple[Comment, Article]:
+    """A comment under a published story (what anyone may open by its address)."""
+    comment, article = _comment_or_404(comment_id)
+    return comment, published_article_or_404(article.slug)
+
+
+def _back_to(comment: Comment, article: Article, *, just_counted: bool = False):
+    """To the comment in its discussion, on the page (oldest first) that shows it.
+
+    `just_counted`: the article's comment count was updated in this request, so a short
+    discussion is known to fit on the first page without counting threads. (Threads shown are
+    published comments plus rare placeholders of hidden ones, hence the margin.)
+    """
+    short = just_counted and article.comment_count < PAGE_SIZE // 2
+    page = 1 if short else page_of(comment)
+    args = {"cpage": page} if page > 1 else {}
+    return redirect(
+        url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}", **args)
+    )
 
 
 def _refused(error: services.CommentRefused, comment: Comment, article: Article):
     """A refused action on a comment: the message on a small page with the right status."""
     db.session.rollback()
+    if in_place():
+        return fragment(
+            note(error.message), error.status, HX_Retarget=f"#r{comment.id}", HX_Reswap="innerHTML"
+        )
     return render_template(
         "comments/refused.html", message=error.message, article=article, comment=comment
     ), error.status
+
+
+@bp.errorhandler(429)
+def too_many(error):
+    """The hourly limit: in place, a note above the comment box (never an error page swapped
+    into the discussion); otherwise the site's error page."""
+    message = FRIENDLY_ERRORS[429]
+    if in_place():
+        response = fragment(
+            note(message), 429, message=message, HX_Retarget="#comment-form", HX_Reswap="afterbegin"
+        )
+    else:
+        page = render_template("errors/error.html", code=429, title=error.name, message=message)
+        response = make_response(page, 429)
+    for name, value in error.get_headers():
+        if name.lower() == "retry-after":
+            response.headers[name] = value
+    return response
+
+
+@bp.route("/articles/<slug>/discussion")
+def discussion(slug: str):
+    """The discussion alone (sort, load more) for htmx; the article page for everyone else."""
+    article = published_article_or_404(slug)
+    sort = clean_sort(request.args.get("sort"))
+    page = page_number("cpage")
+    if not in_place():
+        args = {"sort": sort} | ({"cpage": page} if page > 1 else {})
+        return redirect(url_for("articles.article", slug=slug, _anchor="comments", **args))
+    if request.args.get("part") == "threads":
+        html = threads_markup(article, current_reader(), sort, page)
+        return fragment(html, message="More comments loaded", focus="more-comments")
+    labels = {"newest": "newest first", "liked": "most liked first"}
+    message = f"Comments sorted {labels.get(sort, 'oldest first')}"
+    return fragment(discussion_html(article), message=message)
 
 
 @bp.route("/articles/<slug>/comments", methods=["POST"])
@@ -47,19 +141,20 @@ def _refused(error: services.CommentRefused, comment: Comment, article: Article)
 def post(slug: str):
     """Post a comment or a reply; refused with 403 where the page offers no form."""
     article = published_article_or_404(slug)
-    viewer = current_user if current_user.is_authenticated else None
+    viewer = current_reader()
     gate = services.comment_gate(viewer, article)
     if not gate.allowed:
-        return render_article(article, 403, comment_error=gate.message)
+        return _post_refused(article, 403, comment_error=gate.message)
     form = CommentForm()
     if not form.validate_on_submit():
-        return render_article(article, 422, comment_form=form)
+        return _post_refused(article, 422, comment_form=form)
     reply_to = None
     if form.reply_to.data:
         reply_to = db.session.get(Comment, form.reply_to.data)
         if reply_to is None:
-            form.reply_to.errors.append("That comment no longer exists.")
-            return render_article(article, 422, comment_form=form)
+            form.reply_to.data = None
+            gone = "That comment no longer exists."
+            return _post_refused(article, 422, comment_form=form, comment_error=gone)
     try:
         comment, created = services.post_comment(
             current_user,
@@ -70,13 +165,11 @@ def post(slug: str):
         )
     except services.CommentRefused as error:
         db.session.rollback()
-        return render_article(article, error.status, comment_form=form, comment_error=error.message)
-    # Read before the commit expires them: the redirect then needs no further SELECT.
-    target = url_for("articles.article", slug=article.slug, _anchor=f"c{comment.id}")
-    pending = comment.status == "pending"
+        return _post_refused(article, error.status, comment_form=form, comment_error=error.message)
+    held = comment.status == "pending"
     if created:
-        # The response is a redirect: nothing read after this commit changed in it, so the
-        # signed-in user need not be selected again (for the headers) once it expires.
+        # Nothing read after this commit changes in the answer, so the signed-in user and the
+        # article need not be selected again once it expires them.
         session = db.session()
         session.expire_on_commit = False
         try:
@@ -85,11 +178,56 @@ def post(slug: str):
             session.expire_on_commit = True
     else:
         db.session.rollback()  # a resubmitted form: nothing new, and no new pace stamp
-    if created and pending:
+    if in_place():
+        message = "Comment posted"
+        if held:
+            message = "Your comment will appear once a moderator has read it"
+        focus = "pending-title" if held else f"c{comment.id}"
+        return fragment(discussion_html(article), message=message, focus=focus)
+    if created and held:
         flash("Thank you. Your comment will appear once a moderator has read it.", "info")
     elif created:
         flash("Your comment is posted.", "success")
-    return redirect(target)
+    return _back_to(comment, article, just_counted=created)
+
+
+def _post_refused(article: Article, status: int, **personal):
+    """The form again, with its errors: in place, or on the article page."""
+    if in_place():
+        return fragment(discussion_html(article, **personal), status, message="Not posted")
+    return render_article(article, status, **personal)
+
+
+@bp.route("/comments/<int:comment_id>")
+def permalink(comment_id: int):
+    """A comment's address: the comment in its discussion (or, for htmx, the comment alone)."""
+    comment, article = _public_comment_or_404(comment_id)
+    if in_place():
+        return fragment(comment_html(comment, article), focus=f"c{comment.id}")
+    return _back_to(comment, article)
+
+
+@bp.route("/comments/<int:comment_id>/reply")
+def reply(comment_id: int):
+    """The reply form under the comment it answers."""
+    comment, article = _public_comment_or_404(comment_id)
+    if not in_place():
+        return redirect(
+            url_for(
+                "articles.article",
+                slug=article.slug,
+                reply_to=comment.id,
+                sort=request.args.get("sort", "oldest"),
+                _anchor=f"r{comment.id}",
+            )
+        )
+    gate = services.comment_gate(current_reader(), article)
+    parent = reply_parent(article, comment.id)
+    if not gate.allowed or parent is None:
+        message = gate.message or "That comment cannot be replied to."
+        return fragment(note(message), 403 if not gate.allowed else 422, message=message)
+    html = reply_form_html(article, parent, request.args.get("sort", "oldest"))
+    return fragment(html, focus=f"reply-body-{comment.id}")
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -112,9 +250,17 @@ def edit(comment_id: int):
         except services.CommentRefused as error:
             return _refused(error, comment, article)
         db.session.commit()
+        if in_place():
+            html = comment_html(comment, article)
+            return fragment(html, message="Comment updated", focus=f"c{comment.id}")
         flash("Your comment is updated.", "success")
         return _back_to(comment, article)
     status = 422 if form.errors else 200
+    if in_place():
+        html = render_template(
+            "comments/_edit_inline.html", form=form, comment=comment, article=article
+        )
+        return fragment(html, status, focus=f"edit-body-{comment.id}")
     return render_template(
         "comments/edit.html", form=form, comment=comment, article=article
     ), status
@@ -131,6 +277,15 @@ def delete(comment_id: int):
     if form.validate_on_submit():
         services.delete_comment(current_user, comment)
         db.session.commit()
+        if in_place():
+            db.session.refresh(comment)
+            if comment.reply_count:
+                html = comment_html(comment, article)
+            else:
+                html = Markup('<p class="comment-gone" id="c{}" tabindex="-1">{}</p>').format(
+                    comment.id, "Your comment is deleted."
+                )
+            return fragment(html, message="Comment deleted", focus=f"c{comment.id}")
         flash("Your comment is deleted.", "success")
         return redirect(url_for("articles.article", slug=article.slug, _anchor="comments"))
     return render_template("comments/delete.html", form=form, comment=comment, article=article)
@@ -146,6 +301,11 @@ def like(comment_id: int):
     except services.CommentRefused as error:
         return _refused(error, comment, article)
     db.session.commit()
+    if in_place():
+        db.session.refresh(comment)
+        message = "Liked" if liked else "Like taken back"
+        html = comment_html(comment, article)
+        return fragment(html, message=message, focus=f"like-{comment.id}")
     if request.accept_mimetypes.best == "application/json":
         db.session.refresh(comment)
         return {"liked": liked, "likes": comment.like_count}
@@ -166,15 +326,47 @@ def report(comment_id: int):
         except services.CommentRefused as error:
             return _refused(error, comment, article)
         db.session.commit()
-        if created:
-            flash("Thank you. A moderator will look at this comment.", "success")
-        else:
-            flash("You have already reported this comment.", "info")
+        thanks = "Thank you. A moderator will look at this comment."
+        again = "You have already reported this comment."
+        if in_place():
+            db.session.refresh(comment)
+            message = thanks if created else again
+            html = comment_html(comment, article)
+            return fragment(html, message=message, focus=f"c{comment.id}")
+        flash(thanks if created else again, "success" if created else "info")
         return _back_to(comment, article)
     status = 422 if form.errors else 200
+    if in_place():
+        html = render_template(
+            "comments/_report_inline.html", form=form, comment=comment, article=article
+        )
+        return fragment(
+            html,
+            status,
+            focus=f"report-{comment.id}",
+            HX_Retarget=f"#r{comment.id}",
+            HX_Reswap="innerHTML",
+        )
     return render_template(
         "comments/report.html", form=form, comment=comment, article=article
     ), status
+
+
+@bp.route("/comments/<int:comment_id>/feature", methods=["POST"])
+@login_required
+def feature(comment_id: int):
+    """Moderators: show a comment first, under "Featured" (or take it back)."""
+    comment, article = _comment_or_404(comment_id)
+    try:
+        featured = services.feature_comment(current_user, comment, not comment.is_featured)
+    except services.CommentRefused as error:
+        return _refused(error, comment, article)
+    db.session.commit()
+    message = "Comment featured" if featured else "Comment no longer featured"
+    if in_place():
+        return fragment(discussion_html(article), message=message, focus=f"c{comment.id}")
+    flash(f"{message}.", "success")
+    return _back_to(comment, article)
 
 
 @bp.route("/unsubscribe/replies/<token>", methods=["GET", "POST"])

@@ -69,6 +69,8 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by a moderator: the comment is also shown first, under "Featured" (as Coral does).
+    featured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User | None] = relationship(lazy="raise")
     reply_to: Mapped["Comment | None"] = relationship(
@@ -78,6 +80,10 @@ class Comment(db.Model):
     @property
     def is_visible(self) -> bool:
         return self.status == CommentStatus.PUBLISHED
+
+    @property
+    def is_featured(self) -> bool:
+        return self.featured_at is not None
 
 
 class CommentLike(db.Model):

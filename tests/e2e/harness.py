@@ -435,6 +435,25 @@ class SiteData:
             )
             comment.open_report_count += 1
 
+    def like_comment(self, comment_id: int, email: str) -> None:
+        """The reader likes the comment, through the app's rules."""
+        from membership.auth.services import find_user_by_email
+        from membership.comments.services import toggle_like
+        from membership.models import Comment
+
+        with self.session() as session:
+            assert toggle_like(find_user_by_email(email), session.get(Comment, comment_id))
+
+    def feature_comment(self, comment_id: int, moderator_email: str) -> None:
+        """A moderator features the comment, through the app's rules (audited)."""
+        from membership.auth.services import find_user_by_email
+        from membership.comments.services import feature_comment
+        from membership.models import Comment
+
+        with self.session() as session:
+            moderator = find_user_by_email(moderator_email)
+            feature_comment(moderator, session.get(Comment, comment_id), True)
+
     def sponsorships_named(self, display_name: str) -> list[dict[str, Any]]:
         """Snapshots of the sponsorship rows whose name on the wall is `display_name`."""
         from sqlalchemy import select

@@ -10,6 +10,7 @@ page in Chromium at 1280 pixels (`name.png`) and 375 pixels (`name-phone.png`).
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -84,6 +85,71 @@ ADMIN_PAGES = [
 ]
 
 
+# A longer discussion for the discussion's own pictures: a featured staff comment, a member,
+# likes and a thread long enough for "Show N more replies".
+MODERATOR = ("desk@example.org", "Newsroom Desk")
+LONG_THREAD = [
+    ("ingrid@example.org", "Ingrid Halvorsen", "Who pays for the new meters, the utilities or us?"),
+    ("marta@example.org", None, "The agreement splits it: each utility pays for its own side."),
+    ("jonas@example.org", None, "And the state grant covers the first two years of software."),
+    ("ingrid@example.org", None, "Good. Then the rates should not move before 2028."),
+    ("pia@example.org", "Pia Sandberg", "The council minutes say the same, page 14."),
+    ("marta@example.org", None, "Thanks, Pia. That settles it for me."),
+]
+
+
+def seed_long_discussion(data: SiteData, liker: str) -> None:
+    """The featured staff comment, a long thread with likes (after `seed_discussion`)."""
+    email, name = MODERATOR
+    data.create_user(email, name, role="moderator")
+    desk = data.post_comment(
+        email,
+        DEMO_ARTICLE,
+        "Thanks for the questions. We will publish the leak-detection figures as soon as the "
+        "utilities release them, and link the full agreement under the story.",
+    )
+    data.feature_comment(desk, email)
+    parent = None
+    for author, author_name, body in LONG_THREAD:
+        if author_name:
+            data.create_user(author, author_name)
+        comment = data.post_comment(author, DEMO_ARTICLE, body, reply_to=parent)
+        parent = parent or comment
+    data.like_comment(parent, liker)
+    data.like_comment(desk, liker)
+
+
+def shoot_discussion(browser, options: dict, output: Path, reader: tuple[str, str]) -> None:
+    """The discussion at 1280 and 375 pixels: as a visitor, as a reader, replying, editing."""
+    email, name = reader
+    path = f"/articles/{DEMO_ARTICLE}"
+
+    def section(page: Page, target: Path) -> None:
+        page.locator("#comments").screenshot(path=str(target), animations="disabled")
+        print(f"  {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
+
+    for viewport, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
+        visitor = browser.new_context(viewport=viewport, **options).new_page()
+        visitor.goto(path + "#comments")
+        section(visitor, output / f"discussion-visitor{suffix}.png")
+        visitor.context.close()
+
+        page = browser.new_context(viewport=viewport, **options).new_page()
+        sign_in(page, email, display_name=name)
+        page.goto(path + "#comments")
+        section(page, output / f"discussion{suffix}.png")
+        thread = page.locator("li.thread").filter(has_text=LONG_THREAD[0][2])
+        thread.locator(".comment").first.get_by_role("link", name="Reply").click()
+        expect(page.get_by_label(re.compile("^Your reply to"))).to_be_focused()
+        thread.locator("details.more-replies > summary").click()
+        section(page, output / f"discussion-replying{suffix}.png")
+        own = page.locator(".comment.is-own").first
+        own.get_by_role("link", name="Edit").click()
+        expect(page.get_by_label("Edit your comment")).to_be_visible()
+        section(page, output / f"discussion-editing{suffix}.png")
+        page.context.close()
+
+
 def shoot(page: Page, path: str, target: Path, *, full_page: bool = False) -> None:
     """Open the path (a 404 is expected only for not-found) and save the picture."""
     response = page.goto(path)
@@ -149,6 +215,9 @@ def main(output: Path) -> None:
                 state = reader.context.storage_state()
                 reader.context.close()
                 shoot_both(browser, options, state, READER_PAGES, output, ids)
+                # Before the admin suspends Marta, who writes in the long thread.
+                seed_long_discussion(data, email)
+                shoot_discussion(browser, options, output, DEMO_READER)
 
                 admin = browser.new_context(viewport=DESKTOP, **options).new_page()
                 sign_in_with_code(admin, admin_email, secret, display_name=admin_name)

@@ -51,10 +51,12 @@ def test_register_confirm_comment_reply_edit_report_and_sign_out(
     first = "Glad the bay is recovering. Will the survey be repeated next summer?"
     page.get_by_label("Your comment").fill(first)
     page.get_by_role("button", name="Post comment").click()
-    expect(page.get_by_text("Your comment is posted.")).to_be_visible()
+    # In place (htmx): the live region says what happened, and focus moves to the comment.
+    expect(page.locator("#discussion-status")).to_have_text("Comment posted")
     mine = page.get_by_role("article", name=f"Comment by {name}")
     expect(mine).to_have_count(1)
     expect(mine.locator(".comment-body")).to_have_text(first)
+    expect(mine).to_be_focused()
 
     # Reply to the other reader (new accounts wait 30 s between comments: time passes in the
     # database instead of the test sleeping).
@@ -62,11 +64,13 @@ def test_register_confirm_comment_reply_edit_report_and_sign_out(
     theirs = page.locator(f"#c{their_comment}")
     expect(theirs).to_contain_text(other_name)
     theirs.get_by_role("link", name="Reply").click()
-    expect(page.get_by_text(f"Replying to {other_name}")).to_be_visible()
+    # The reply form opens under the comment it answers, with the focus in it.
+    reply_box = theirs.get_by_label(f"Your reply to {other_name}")
+    expect(reply_box).to_be_focused()
     reply = "The county said it will; the report is due in the autumn."
-    page.get_by_label("Your comment").fill(reply)
+    reply_box.fill(reply)
     page.get_by_role("button", name="Post reply").click()
-    expect(page.get_by_text("Your comment is posted.")).to_be_visible()
+    expect(page.locator("#discussion-status")).to_have_text("Comment posted")
     thread = page.locator("li.thread").filter(has=page.locator(f"#c{their_comment}"))
     replies = thread.locator("ol.replies")
     expect(replies.get_by_role("article", name=f"Comment by {name}")).to_contain_text(reply)
@@ -76,11 +80,11 @@ def test_register_confirm_comment_reply_edit_report_and_sign_out(
     # Edit the first comment.
     own_first = page.get_by_role("article", name=f"Comment by {name}").filter(has_text=first)
     own_first.get_by_role("link", name="Edit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Edit your comment")
+    expect(page.get_by_label("Edit your comment")).to_be_focused()
     edited = "Glad the bay is recovering. The survey will be repeated, the county says."
-    page.get_by_label("Your comment").fill(edited)
+    page.get_by_label("Edit your comment").fill(edited)
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Your comment is updated.")).to_be_visible()
+    expect(page.locator("#discussion-status")).to_have_text("Comment updated")
     own_edited = page.get_by_role("article", name=f"Comment by {name}").filter(has_text=edited)
     expect(own_edited).to_contain_text("(edited)")
     expect(page.get_by_text(first)).to_have_count(0)
@@ -88,10 +92,14 @@ def test_register_confirm_comment_reply_edit_report_and_sign_out(
     # Report the other reader's comment (own comments offer no Report link).
     expect(own_edited.get_by_role("link", name="Report")).to_have_count(0)
     page.locator(f"#c{their_comment}").get_by_role("link", name="Report").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Report a comment")
-    page.get_by_label("Off-topic").check()
+    report_form = page.locator(f"#r{their_comment} form")
+    expect(report_form).to_contain_text("Why should a moderator look at this comment?")
+    report_form.get_by_label("Off-topic").check()
     page.get_by_role("button", name="Send the report").click()
-    expect(page.get_by_text("Thank you. A moderator will look at this comment.")).to_be_visible()
+    expect(page.locator("#discussion-status")).to_have_text(
+        "Thank you. A moderator will look at this comment."
+    )
+    expect(page.locator(f"#c{their_comment}")).to_contain_text("Reported")
     assert site_data.reports_of(their_comment) == [(email, "off-topic", "open")]
 
     # Signed out, the discussion stays readable but the comment form is gone.
