@@ -54,6 +54,7 @@ def pending_secret(user: User, *, create: bool) -> str | None:
 
 
 def discard_pending_secret(user: User) -> None:
+    """Drop the secret being set up (confirmed, or abandoned)."""
     db.session.execute(delete(PendingTotpSecret).where(PendingTotpSecret.user_id == user.id))
 
 
