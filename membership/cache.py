@@ -53,6 +53,7 @@ def enabled() -> bool:
 
 
 def fresh_seconds() -> int:
+    """How long a cached page or fragment stays fresh (`PAGE_CACHE_SECONDS`)."""
     return int(current_app.config.get("PAGE_CACHE_SECONDS") or 0)
 
 
@@ -128,6 +129,7 @@ def claim(key: str) -> bool:
 
 
 def release(key: str) -> None:
+    """Give up the rebuild lock taken by `claim`."""
     directory = _lock_directory()
     if directory is None:
         _call("delete", f"lock:{key}", default=False)

@@ -11,6 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from membership.admin.articles import slugify
+from membership.admin.roles import RoleChangeError, change_role
 from membership.auth.passwords import password_problem
 from membership.auth.services import create_user, find_user_by_email, normalize_email
 from membership.cache import bump_site_version
@@ -66,7 +67,13 @@ def create_admin(email: str, name: str) -> None:
         raise click.ClickException(f"Not a valid email address: {exc}") from exc
     user = find_user_by_email(email)
     if user is not None:
-        user.role = Role.ADMIN
+        # Like every role change: audited, and the account's sessions end (one opened with a
+        # reader's password alone must not carry an administrator's rights).
+        try:
+            change_role(None, user, Role.ADMIN)
+        except RoleChangeError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
         if user.email_confirmed_at is None:
             user.email_confirmed_at = utcnow()
         db.session.commit()

@@ -22,13 +22,15 @@ from flask import Flask, Response, current_app, g, request, session
 from sqlalchemy import bindparam, select
 
 from membership import cache as shared
+from membership.comments.queries import SORTS
 from membership.extensions import db
 from membership.models import Article, ArticleStatus
 from membership.models.types import utcnow
+from membership.urls import MAX_PAGE
 
 CACHEABLE_ENDPOINTS = {"articles.home", "articles.section", "articles.tag", "articles.article"}
-# Pages with other query parameters are still answered (and get an ETag) but never stored, so
-# that made-up query strings cannot fill the cache.
+# Pages with other query parameters, or other spellings of these, are still answered (and get
+# an ETag) but never stored, so that made-up query strings cannot fill the cache.
 STORED_PARAMETERS = {"sort", "cpage", "page"}
 
 
@@ -41,6 +43,29 @@ def _anonymous_read() -> bool:
         and not request.cookies.get("remember_token")
         and not session
     )
+
+
+def _canonical_query() -> bool:
+    """Whether the query string is spelled as the pages link to it: each of `STORED_PARAMETERS`
+    at most once, a known sort, a page number without leading zeros. Other spellings of the
+    same page ("page=x1", "page=x2" ...) would each be stored and could fill the cache."""
+    for name, values in request.args.lists():
+        if name not in STORED_PARAMETERS or len(values) != 1:
+            return False
+        if not (_known_sort(values[0]) if name == "sort" else _page_number(values[0])):
+            return False
+    return True
+
+
+def _known_sort(value: str) -> bool:
+    return value in SORTS
+
+
+def _page_number(value: str) -> bool:
+    """1 to MAX_PAGE, written plainly (no sign, no leading zero, ASCII digits only)."""
+    if not (value.isascii() and value.isdigit()) or str(int(value)) != value:
+        return False
+    return 1 <= int(value) <= MAX_PAGE
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +140,7 @@ def init_app(app: Flask) -> None:
         g.page_etag = _etag(versions)
         if request.if_none_match.contains_weak(g.page_etag):
             return _public_headers(Response(status=304), g.page_etag)
-        if not set(request.args) <= STORED_PARAMETERS:
+        if not _canonical_query():
             return None
         key = shared.make_key("page", request.full_path, versions)
         entry, fresh = shared.lookup(key)

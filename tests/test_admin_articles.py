@@ -158,6 +158,9 @@ def test_slug_clash_is_a_form_error(editor, section):
         ({"access_level": "vip"}, "Not a valid choice."),
         ({"cover_image_url": "javascript:alert(1)"}, "Enter a full address starting with https://"),
         ({"cover_image_url": "//evil.example/x.jpg"}, "or a path on this site starting with /"),
+        # Browsers read a backslash as a slash and drop tabs: both are "//evil.example".
+        ({"cover_image_url": "/\\evil.example/x.jpg"}, "or a path on this site starting with /"),
+        ({"cover_image_url": "/\t/evil.example/x.jpg"}, "or a path on this site starting with /"),
         ({"cover_image_url": "static/cover.jpg"}, "e.g. /static/cover.jpg."),
         ({"section_id": "999"}, "Not a valid choice."),
         ({"published_at": "tomorrow"}, "Not a valid datetime value."),

@@ -157,3 +157,21 @@ def test_comments_not_matching_the_rules_publish(writer, article):
     db.session.commit()
     post(writer, "A plain remark")
     assert db.session.scalar(select(Comment.status)) == "published"
+
+
+@pytest.mark.parametrize("role", ["editor", "moderator"])
+def test_a_moderator_cannot_suspend_a_member_of_staff(moderator, article, make_admin, role):
+    """Staff accounts are an administrator's business: a moderator stops readers only."""
+    colleague = make_admin(f"{role}@example.org", role=role)
+    comment = Comment(article_id=article.id, author_id=colleague.id, body="Staff note")
+    db.session.add(comment)
+    db.session.commit()
+    response = moderator.submit(
+        f"/admin/comments/{comment.id}/suspend-author",
+        {"reason": "Disagreement"},
+        page="/admin/comments",
+    )
+    assert response.status_code == 302
+    db.session.refresh(colleague)
+    assert colleague.status == "active"
+    assert colleague.role == role

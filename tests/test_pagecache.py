@@ -68,6 +68,27 @@ def test_made_up_query_strings_are_never_stored(client, article):
         assert "X-Page-Cache" not in response.headers
 
 
+@pytest.mark.parametrize(
+    "query", ["sort=made-up-1", "page=x1", "cpage=00002", "page=2&page=3", "sort=newest&sort=old"]
+)
+def test_made_up_values_of_the_paging_parameters_are_never_stored(client, article, query):
+    """Endless spellings of one page ("page=x1", "page=x2" ...) must not fill the cache."""
+    for _ in range(2):
+        response = client.get(f"/articles/harbor-story?{query}")
+        assert response.status_code == 200
+        assert "X-Page-Cache" not in response.headers
+    for _ in range(2):
+        response = client.get(f"/?{query}")
+        assert response.status_code == 200
+        assert "X-Page-Cache" not in response.headers
+
+
+def test_real_page_numbers_and_sorts_are_stored(client, article):
+    for url in ["/articles/harbor-story?sort=newest&cpage=2", "/?page=2"]:
+        client.get(url)
+        assert client.get(url).headers["X-Page-Cache"] == "hit", url
+
+
 def _statements(client, url: str) -> tuple[int, object]:
     count = 0
 

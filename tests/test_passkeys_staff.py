@@ -98,3 +98,30 @@ def test_recovery_codes_keep_working_beside_a_passkey(app, make_admin, login, au
     response = browser.submit("/login/two-factor", {"code": codes[0]})
     assert response.status_code == 302
     assert browser.get("/admin").status_code == 200
+
+
+def test_create_admin_ends_the_password_only_sessions_of_a_reader_with_a_passkey(
+    app, make_user, login, authenticator, runner
+):
+    """A reader's passkey is no second step, so their password-only session must not become an
+    administrator's when `create-admin` promotes them; the promotion is audited too."""
+    from sqlalchemy import select
+
+    from membership.models import AuditEvent
+
+    reader = make_user("reader@example.org")
+    keeper = app.test_client()
+    login(keeper, reader.email)
+    assert add_passkey(keeper, authenticator).status_code == 200
+    browser = app.test_client()
+    login(browser, reader.email)  # the password alone signs a reader in
+    assert is_signed_in(browser)
+    result = runner.invoke(args=["create-admin", reader.email])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert browser.get("/admin/members").status_code == 302
+    assert not is_signed_in(browser)
+    audited = select(AuditEvent).where(
+        AuditEvent.action == "member.role", AuditEvent.target_id == reader.id
+    )
+    assert db.session.scalar(audited) is not None

@@ -136,3 +136,28 @@ def test_an_unreadable_secret_refuses_codes_instead_of_failing(app, make_admin):
     response = client.submit("/login/two-factor", {"code": code})
     assert response.status_code == 422
     assert client.get("/admin").status_code == 302
+
+
+def test_setup_pages_opened_at_once_share_one_pending_secret(app, make_user, login):
+    """Two tabs (or a double click) opening the setup page together: both pages, one secret."""
+    import threading
+
+    user = make_user("tabs@example.org")
+    clients = [app.test_client() for _ in range(6)]
+    for client in clients:
+        login(client, user.email)
+    barrier = threading.Barrier(len(clients))
+    pages: list = []
+
+    def open_setup(client):
+        barrier.wait()
+        pages.append(client.get("/account/two-factor"))
+
+    threads = [threading.Thread(target=open_setup, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [page.status_code for page in pages] == [200] * len(clients)
+    secret = db.session.get(PendingTotpSecret, user.id).secret
+    assert all(secret in page.get_data(as_text=True) for page in pages)

@@ -23,6 +23,8 @@ from wtforms.validators import (
     Regexp,
 )
 
+from membership.urls import is_safe_redirect
+
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Lower-case letters, digits and hyphens.")
 ACCESS_CHOICES = [
     SelectChoice("public", "Everyone"),
@@ -76,10 +78,11 @@ class ArticleForm(FlaskForm):
     )
 
     def validate_cover_image_url(self, field) -> None:
-        """A web address with a host, or a site-relative path (never "//host": another site)."""
+        """A web address with a host, or a site-relative path (never one a browser reads as
+        another site: "//host", "/\\host", a tab or newline inside)."""
         value = (field.data or "").strip()
         field.data = value
-        if value.startswith("/") and not value.startswith("//") and " " not in value:
+        if is_safe_redirect(value):
             return
         URL(
             require_tld=True,

@@ -113,6 +113,9 @@ def _not_self_or_admin(user: User, actor: User) -> None:
         raise MemberActionError("You cannot do that to your own account.")
     if user.is_admin:
         raise MemberActionError("Demote an administrator before acting on their account.")
+    if user.is_staff and not actor.is_admin:
+        # Moderators reach staff through their comments; staff accounts are an admin's business.
+        raise MemberActionError("Only an administrator can act on a member of staff.")
 
 
 def suspend_member(user: User, reason: str, until: datetime | None, actor: User) -> None:

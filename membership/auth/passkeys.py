@@ -52,6 +52,7 @@ def rp_id() -> str:
 
 
 def expected_origin() -> str:
+    """The origin the browser must report: SITE_URL's scheme and host."""
     parts = urlsplit(current_app.config["SITE_URL"])
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -117,6 +118,7 @@ def discard_challenge(handle: object) -> None:
 
 
 def passkeys_of(user: User) -> list[WebAuthnCredential]:
+    """The user's passkeys, oldest first."""
     return list(
         db.session.scalars(
             select(WebAuthnCredential)
@@ -269,9 +271,11 @@ def authenticate(handle: object, credential: object, purpose: str, user: User | 
 
 
 def rename(record: WebAuthnCredential, name: object) -> None:
+    """Give a passkey a new label (checked like a new one)."""
     record.name = clean_name(name)
 
 
 def remove(record: WebAuthnCredential) -> None:
+    """Forget a passkey: it signs no one in once the caller commits."""
     log.info("account #%s removed passkey #%s", record.user_id, record.id)
     db.session.delete(record)

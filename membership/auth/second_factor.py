@@ -7,6 +7,7 @@ from membership.models import User, WebAuthnCredential
 
 
 def has_passkey(user: User) -> bool:
+    """Whether the user has at least one passkey."""
     return bool(db.session.scalar(select(exists().where(WebAuthnCredential.user_id == user.id))))
 
 

@@ -10,6 +10,7 @@ import pyotp
 import segno
 from markupsafe import Markup
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from membership.auth.sessions import current_session, revoke_sessions
 from membership.extensions import db
@@ -48,12 +49,19 @@ def pending_secret(user: User, *, create: bool) -> str | None:
             return None
         record = PendingTotpSecret(user_id=user.id, created_at=utcnow())
         record.secret = new_secret()
-        db.session.add(record)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(record)
+        except IntegrityError:
+            # Another tab of this account made one at the same moment: both show that one.
+            record = db.session.get(PendingTotpSecret, user.id, populate_existing=True)
+            if record is None:
+                return None
     return record.secret
 
 
 def discard_pending_secret(user: User) -> None:
+    """Drop the secret being set up (confirmed, or abandoned)."""
     db.session.execute(delete(PendingTotpSecret).where(PendingTotpSecret.user_id == user.id))
 
 

@@ -30,6 +30,7 @@ class Match:
 
 
 def customer_id_of(stripe_subscription: dict) -> str | None:
+    """The subscription's Stripe customer id, expanded or not; None without one."""
     customer = stripe_subscription.get("customer")
     if isinstance(customer, dict):
         customer = customer.get("id")
