@@ -249,3 +249,21 @@ def test_no_reply_email_to_an_author_who_should_not_get_one(
         post(signed_in_as(app, login, other), "A reply.", reply_to=str(top.id)).status_code == 302
     )
     assert mailbox.to(reader.email) == []
+
+
+def test_an_unsubscribe_link_from_a_months_old_email_still_works(app, reader, monkeypatch):
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    from membership.auth import tokens
+    from membership.comments.services import UNSUBSCRIBE_REPLIES
+
+    with monkeypatch.context() as past:
+        # The link of a reply email sent three months ago.
+        past.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 90 * 86400)
+        token = tokens.make_token(UNSUBSCRIBE_REPLIES, {"uid": reader.id})
+    anonymous = app.test_client()
+    assert anonymous.get(f"/unsubscribe/replies/{token}").status_code == 200
+    assert anonymous.submit(f"/unsubscribe/replies/{token}").status_code == 200
+    assert not db.session.get(User, reader.id).notify_replies
