@@ -176,3 +176,11 @@ def test_a_refunded_monthly_payment_leaves_the_totals(member, stripe_stub):
     assert set(stripe_stub.deliver()) == {200}
     assert queries.totals_since(since) == 0
     assert sponsorship.id
+
+
+def test_the_thanks_page_records_a_monthly_gift_before_any_webhook(member, stripe_stub):
+    session_id = session_of(give(member, frequency="monthly", amount="10"))
+    stripe_stub.complete_checkout(session_id)
+    page = member.get(f"/sponsor/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "Thank you!" in page and "monthly sponsorship of $10" in page
+    assert db.session.scalar(select(Sponsorship.frequency)) == "monthly"
