@@ -27,8 +27,8 @@ def main(report: str) -> int:
         for field in FIELDS:
             sums[package_of(path)][field] += data["summary"][field]
     total = dict.fromkeys(FIELDS, 0)
-    print(f"| {'package':16} | {'lines':>11} | {'branches':>11} | {'branch coverage':>15} |")
-    print(f"|{'-' * 18}|{'-' * 13}:|{'-' * 13}:|{'-' * 17}:|")
+    print(f"| {'package':18} | {'lines':>11} | {'branches':>11} | {'branch coverage':>15} |")
+    print(f"|{'-' * 20}|{'-' * 12}:|{'-' * 12}:|{'-' * 16}:|")
     for name in sorted(sums, key=lambda n: (n.endswith("/"), n)):
         row = sums[name]
         for field in FIELDS:
@@ -44,7 +44,8 @@ def line(name: str, row: dict[str, int]) -> str:
     percent = 100 * covered / possible if possible else 100.0
     lines = f"{row['covered_lines']}/{row['num_statements']}"
     branches = f"{row['covered_branches']}/{row['num_branches']}"
-    return f"| {name:16} | {lines:>11} | {branches:>11} | {percent:14.1f}% |"
+    label = name if name.startswith("*") else f"`{name}`"
+    return f"| {label:18} | {lines:>11} | {branches:>11} | {percent:14.1f}% |"
 
 
 if __name__ == "__main__":

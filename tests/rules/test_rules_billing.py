@@ -16,6 +16,7 @@ from membership.extensions import db
 from membership.models import OutboxEmail, Subscription, User
 from membership.models.types import utcnow
 from tests.conftest import connect_webhooks, sign_in_with_two_factor, stripe_settings
+from tests.rules.pages import alerts
 from tests.test_billing import checkout, session_id_of, subscribe
 
 
@@ -134,7 +135,7 @@ def test_a_suspended_reader_cannot_change_plan(app, member, stripe_stub, tiers, 
             page="/account",
         )
     assert response.status_code == 403
-    assert "suspended" in response.get_data(as_text=True)
+    assert alerts(response) == ["Your account is suspended: payments are not possible right now."]
     assert stripe_stub.requests == [], "Stripe is not even asked"
     assert db.session.scalar(select(Subscription.tier_id)) == tiers["supporter"].id
 

@@ -10,6 +10,7 @@ from membership.extensions import db
 from membership.models import OutboxEmail, Subscription, Tier
 from membership.models.types import utcnow
 from tests.conftest import connect_webhooks, stripe_settings
+from tests.rules.pages import alerts
 from tests.rules.test_rules_billing import plan_on_account_page
 from tests.test_billing import checkout, subscribe
 
@@ -69,9 +70,7 @@ def test_an_unconfirmed_reader_is_told_to_confirm_first(app, make_user, login, t
     stripe_stub.requests.clear()
     response = checkout(client)
     assert response.status_code == 403
-    assert "Please confirm your email address before subscribing." in response.get_data(
-        as_text=True
-    )
+    assert alerts(response) == ["Please confirm your email address before subscribing."]
     assert stripe_stub.requests == []
 
 
@@ -80,16 +79,16 @@ def test_a_plan_without_a_stripe_price_is_not_for_sale_yet(member, stripe_stub, 
     db.session.commit()
     response = checkout(member, "founder")
     assert response.status_code == 503
-    assert "Payments for this plan are not set up yet." in response.get_data(as_text=True)
+    assert alerts(response) == ["Payments for this plan are not set up yet."]
 
 
 def test_a_free_reader_has_no_portal_nor_plan_to_cancel(member, stripe_stub, tiers):
     portal = member.submit("/membership/portal", page="/account")
     assert portal.status_code == 409
-    assert "You have no billing account yet." in portal.get_data(as_text=True)
+    assert alerts(portal) == ["You have no billing account yet."]
     cancel = member.submit("/membership/cancel", page="/account")
     assert cancel.status_code == 409
-    assert "You have no paid membership to change." in cancel.get_data(as_text=True)
+    assert alerts(cancel) == ["You have no paid membership to change."]
     assert member.get("/membership/change?tier=patron&interval=month").status_code == 409
 
 

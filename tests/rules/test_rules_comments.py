@@ -9,6 +9,7 @@ from membership.extensions import db
 from membership.models import Comment, CommentLike, CommentReport, User
 from membership.models.types import utcnow
 from membership.settings import set_setting
+from tests.rules.pages import alerts
 from tests.test_comments import ARTICLE_URL, post
 
 REFUSED = "Only confirmed accounts in good standing can do that."
@@ -69,7 +70,7 @@ def test_a_comment_not_shown_cannot_be_replied_to(app, login, article, reader, o
     client = signed_in_as(app, login, reader)
     response = post(client, "My reply", reply_to=str(hidden.id))
     assert response.status_code == 422
-    assert "That comment cannot be replied to." in response.get_data(as_text=True)
+    assert alerts(response) == ["That comment cannot be replied to."]
     assert db.session.scalar(select(func.count(Comment.id))) == 1
 
 
@@ -93,7 +94,7 @@ def test_a_suspended_reader_cannot_edit_their_comment(app, login, article, reade
     client = suspended(app, login, reader)
     response = client.submit(f"/comments/{comment.id}/edit", {"body": "After."})
     assert response.status_code == 403
-    assert REFUSED in response.get_data(as_text=True)
+    assert alerts(response) == [REFUSED]
     assert db.session.get(Comment, comment.id).body == "Before."
 
 
@@ -102,7 +103,7 @@ def test_a_suspended_reader_cannot_like(app, login, article, reader, other):
     client = suspended(app, login, reader)
     response = client.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL)
     assert response.status_code == 403
-    assert REFUSED in response.get_data(as_text=True)
+    assert alerts(response) == [REFUSED]
     assert db.session.scalar(select(func.count(CommentLike.comment_id))) == 0
     assert db.session.get(Comment, comment.id).like_count == 0
 
@@ -112,7 +113,7 @@ def test_a_suspended_reader_cannot_report(app, login, article, reader, other):
     client = suspended(app, login, reader)
     response = client.submit(f"/comments/{comment.id}/report", {"reason": "abuse"})
     assert response.status_code == 403
-    assert REFUSED in response.get_data(as_text=True)
+    assert alerts(response) == [REFUSED]
     assert db.session.scalar(select(func.count(CommentReport.id))) == 0
 
 
@@ -164,7 +165,7 @@ def test_a_comment_not_shown_cannot_be_liked(app, login, article, reader, other,
     client = signed_in_as(app, login, reader)
     response = client.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL)
     assert response.status_code == 422
-    assert "This comment cannot be liked." in response.get_data(as_text=True)
+    assert alerts(response) == ["This comment cannot be liked."]
     assert db.session.get(Comment, comment.id).like_count == 0
 
 
@@ -174,7 +175,7 @@ def test_a_comment_no_longer_shown_cannot_be_reported(app, login, article, reade
     client = signed_in_as(app, login, reader)
     response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
     assert response.status_code == 422
-    assert "This comment is no longer shown." in response.get_data(as_text=True)
+    assert alerts(response) == ["This comment is no longer shown."]
     assert db.session.scalar(select(func.count(CommentReport.id))) == 0
 
 
@@ -192,7 +193,7 @@ def test_reporting_your_own_comment_says_why(app, login, article, reader):
     client = signed_in_as(app, login, reader)
     response = client.submit(f"/comments/{comment.id}/report", {"reason": "spam"})
     assert response.status_code == 403
-    assert "You cannot report your own comment." in response.get_data(as_text=True)
+    assert alerts(response) == ["You cannot report your own comment."]
 
 
 def test_each_reader_reports_once_and_the_threshold_counts_readers(
@@ -249,3 +250,21 @@ def test_no_reply_email_to_an_author_who_should_not_get_one(
         post(signed_in_as(app, login, other), "A reply.", reply_to=str(top.id)).status_code == 302
     )
     assert mailbox.to(reader.email) == []
+
+
+def test_an_unsubscribe_link_from_a_months_old_email_still_works(app, reader, monkeypatch):
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    from membership.auth import tokens
+    from membership.comments.services import UNSUBSCRIBE_REPLIES
+
+    with monkeypatch.context() as past:
+        # The link of a reply email sent three months ago.
+        past.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 90 * 86400)
+        token = tokens.make_token(UNSUBSCRIBE_REPLIES, {"uid": reader.id})
+    anonymous = app.test_client()
+    assert anonymous.get(f"/unsubscribe/replies/{token}").status_code == 200
+    assert anonymous.submit(f"/unsubscribe/replies/{token}").status_code == 200
+    assert not db.session.get(User, reader.id).notify_replies

@@ -150,3 +150,37 @@ def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
     stripe_stub.dispute(charge)
     assert set(stripe_stub.deliver()) == {200}
     assert queries.totals_since(since) == 0
+
+
+def test_a_monthly_gift_whose_first_bank_debit_fails_is_not_counted(member, stripe_stub):
+    session_id = session_of(give(member, frequency="monthly", amount="10"))
+    stripe_stub.complete_checkout(session_id, paid=False)
+    assert set(stripe_stub.deliver()) == {200}
+    stripe_stub.async_payment(session_id, succeeded=False)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.status)) == "canceled"
+    assert queries.monthly_goal().raised == 0
+
+
+def test_a_refunded_monthly_payment_leaves_the_totals(member, stripe_stub):
+    from datetime import timedelta
+
+    from membership.models.types import utcnow
+
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    since = utcnow() - timedelta(days=1)
+    assert queries.totals_since(since) == 1000
+    charge = db.session.scalar(select(SponsorshipPayment.stripe_charge_id))
+    assert charge is not None, "the monthly payment knows its charge"
+    stripe_stub.refund(charge)
+    assert set(stripe_stub.deliver()) == {200}
+    assert queries.totals_since(since) == 0
+    assert sponsorship.id
+
+
+def test_the_thanks_page_records_a_monthly_gift_before_any_webhook(member, stripe_stub):
+    session_id = session_of(give(member, frequency="monthly", amount="10"))
+    stripe_stub.complete_checkout(session_id)
+    page = member.get(f"/sponsor/thanks?session_id={session_id}").get_data(as_text=True)
+    assert "Thank you!" in page and "monthly sponsorship of $10" in page
+    assert db.session.scalar(select(Sponsorship.frequency)) == "monthly"
