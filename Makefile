@@ -9,7 +9,7 @@ PORT ?= 5000
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fast test-sqlite test-postgres test-e2e chromium screenshots lint format lock clean audit
+.PHONY: run test test-fast test-sqlite test-postgres test-e2e chromium nginx screenshots lint format lock clean audit
 
 $(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ test-fast: lint test-sqlite
 test-sqlite: $(STAMP)
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2 -m "not e2e"
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) nginx
 	HYPOTHESIS_PROFILE=ci TEST_DATABASE=postgresql TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -n 2 -m "not e2e"
 
 # The browser suite (tests/e2e): gunicorn, loopback SMTP, the stand-in Stripe, Chromium.
@@ -54,6 +54,13 @@ chromium:
 	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	}
+
+# Debian's nginx fronts `make cluster` and the cross-instance tests (tests/test_cluster.py).
+nginx:
+	@command -v /usr/sbin/nginx >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y nginx; \
 	}
 
 # docs/screenshots/*.png from the demo content, for the README.
@@ -121,7 +128,7 @@ profile: $(STAMP)
 # and migrated) and Redis (keys and queue prefixed membership-cluster). Foreground; Ctrl-C stops
 # everything, as does `make cluster-stop` from another terminal.
 .PHONY: cluster cluster-stop
-cluster: $(STAMP)
+cluster: $(STAMP) nginx
 	deploy/cluster.sh
 
 cluster-stop:

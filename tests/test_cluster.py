@@ -95,7 +95,11 @@ def cluster(tmp_path_factory, stripe_module_server):
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is required in CI and cannot be reached: {exc}")
         pytest.skip(f"Redis not reachable: {exc}")
+    if not Path(NGINX).exists():
+        pytest.fail(f"{NGINX} is missing: `make nginx` installs Debian's package")
     workdir = tmp_path_factory.mktemp("cluster")
     prefix = f"membership-cluster-test-{uuid.uuid4().hex[:10]}"
     lb_port = free_port()
