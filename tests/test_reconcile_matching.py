@@ -218,3 +218,13 @@ def test_readers_cannot_see_or_dismiss_conflicts(signed_in, conflict):
     assert response.status_code in (400, 403)
     db.session.refresh(conflict)
     assert conflict.dismissed_at is None
+
+
+@pytest.mark.parametrize("claimed", ["99999999999", "2147483648", "²", "١٢", "-1", "1e3"])
+def test_a_user_id_no_member_can_have_is_no_claim(app, claimed):
+    """Metadata past the id column's range or in other digits claims nobody (no database error)."""
+    from membership.billing import matching
+
+    subscription = {"id": "sub_x", "customer": {"id": "cus_x", "email": "a@example.org"}}
+    subscription["metadata"] = {"user_id": claimed}
+    assert matching.match_member(subscription).user is None

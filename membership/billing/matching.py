@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from membership import audit
 from membership.billing import stripe_gateway as gateway
+from membership.converters import MAX_ID
 from membership.extensions import db
 from membership.models import SubscriptionConflict, User
 from membership.models.types import utcnow
@@ -48,7 +49,10 @@ def _customer_email(stripe_subscription: dict, customer_id: str) -> str | None:
 
 def _claimed_user_id(stripe_subscription: dict) -> int | None:
     value = str((stripe_subscription.get("metadata") or {}).get("user_id", "")).strip()
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    # ASCII digits only ("²".isdigit() is true), and within the id column's range.
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+        return None
+    return int(value)
 
 
 def match_member(stripe_subscription: dict) -> Match:
