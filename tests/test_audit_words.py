@@ -116,6 +116,8 @@ def test_featuring_a_comment_reads_as_words(make_staff_client, admin_client, mak
     log = admin_client.get("/admin/audit").get_data(as_text=True)
     assert f"featured comment #{comment.id}" in log
     assert f"stopped featuring comment #{comment.id}" in log
+    assert f"<strong>author</strong>: member #{author.id}</li>" in log
+    assert "author_id" not in log
 
 
 def test_a_background_job_is_named_as_the_system_on_the_timeline(admin_client, make_user):
@@ -125,3 +127,16 @@ def test_a_background_job_is_named_as_the_system_on_the_timeline(admin_client, m
     timeline = admin_client.get(f"/admin/members/{member.id}").get_data(as_text=True)
     assert "The system (or a deleted account) lifted Rosa Reader&#39;s suspension" in timeline
     assert "Staff lifted" not in timeline
+
+
+def test_the_details_column_speaks_words_too(admin_client, make_user):
+    member = make_user("rosa@example.org", display_name="Rosa Reader")
+    admin_client.submit(
+        f"/admin/members/{member.id}/suspend",
+        {"reason": "spam", "until": "2099-01-12", "confirmed": "yes"},
+        page=f"/admin/members/{member.id}",
+    )
+    log = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "suspended Rosa Reader until 12 Jan 2099: spam" in log
+    assert "<strong>until</strong>: 12 Jan 2099</li>" in log
+    assert "T00:00:00" not in log
