@@ -91,3 +91,11 @@ def test_a_long_email_on_the_account_page_is_cut_whole_not_mid_word(app, make_us
     assert "text-overflow: ellipsis" in rule and "white-space: nowrap" in rule
     facts = re.search(r"\.facts dd \{([^}]*)\}", css).group(1)
     assert "anywhere" not in facts
+
+
+def test_the_readme_gallery_shows_every_screenshot_and_no_missing_one():
+    readme = (ROOT / "README.md").read_text()
+    listed = set(re.findall(r"docs/screenshots/([\w-]+\.png)", readme))
+    taken = {path.name for path in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert taken, "make screenshots has been run"
+    assert listed == taken, (sorted(taken - listed), sorted(listed - taken))
