@@ -98,7 +98,7 @@ def test_changes_are_saved_and_audited_with_old_and_new_values(admin_client):
     assert "casino\nFree money</textarea>" in page
     assert 'value="7, 14, 30"' in page
     log = admin_client.get("/admin/audit?action=settings").get_data(as_text=True)
-    assert "<strong>report_threshold</strong>: 3 → 5" in log
+    assert "<strong>report threshold</strong>: 3 → 5" in log
 
 
 @pytest.mark.parametrize(

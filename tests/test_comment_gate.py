@@ -35,10 +35,10 @@ ALLOWED = {
     "auto-close-not-yet": {"free", "paying"},
 }
 EXPECTED_TEXT = {
-    "anonymous": "Log in to leave a comment.",
+    "anonymous": "Sign in to leave a comment.",
     "unconfirmed": "Please confirm your email address to comment.",
     "suspended": "Your account is suspended",
-    "banned": "Log in to leave a comment.",
+    "banned": "Sign in to leave a comment.",
 }
 
 

@@ -70,7 +70,7 @@ def test_anonymous_reader_sees_comments_and_an_invitation(client, article, reade
     post(reader_client, "First!")
     page = client.get(ARTICLE_URL).get_data(as_text=True)
     assert "First!" in page
-    assert "Log in to leave a comment." in page
+    assert "Sign in to leave a comment." in page
     assert f'href="/login?next={ARTICLE_URL}"' in page
     assert f'href="/register?next={ARTICLE_URL}"' in page
     assert 'name="body"' not in page

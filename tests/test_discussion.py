@@ -132,7 +132,10 @@ def test_long_threads_show_more_replies(people, article):
         add_comment(article, omar, f"Reply number {number}", reply_to=top, minutes_ago=90 - number)
     html = people["visitor"].get(ARTICLE_URL).get_data(as_text=True)
     more = html.index('<details class="more-replies">')
-    assert "<summary>Show 2 more replies</summary>" in html
+    assert (
+        '<summary><span class="when-closed">Show 2 more replies</span>'
+        '<span class="when-open">Hide 2 replies</span></summary>'
+    ) in html
     assert all(html.index(f"Reply number {n}") < more for n in range(3))
     assert all(html.index(f"Reply number {n}") > more for n in (3, 4))
 

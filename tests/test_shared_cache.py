@@ -122,7 +122,7 @@ WRITES = {
         "<h1>Harbor story</h1>",
         "<h1>Harbor story, revised</h1>",
     ),
-    "setting": (None, _close_comments, "Log in to leave a comment.", "Comments are closed"),
+    "setting": (None, _close_comments, "Sign in to leave a comment.", "Comments are closed"),
 }
 
 

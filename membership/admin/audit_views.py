@@ -91,18 +91,34 @@ def _text(value) -> str:
     if value == "":
         return "(empty)"
     if isinstance(value, str):
-        return value
+        return _when(value) or value
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def _when(value: str) -> str | None:
+    """An ISO timestamp as a reader writes it ("12 Jan 2099", with the time unless midnight)."""
+    if len(value) < 19 or value[4] != "-" or "T" not in value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.time() == time.min:
+        return f"{moment:%-d %b %Y}"
+    return f"{moment:%-d %b %Y %H:%M}" + (" UTC" if moment.utcoffset() == timedelta(0) else "")
+
+
 def detail_lines(details: dict | None) -> list[tuple[str, str]]:
-    """(key, text) pairs; a {"old": ..., "new": ...} change reads "old → new"."""
+    """(label, text) pairs in words; a {"old": ..., "new": ...} change reads "old → new"."""
     lines = []
     for key, value in (details or {}).items():
+        label = key.replace("_", " ")
         if isinstance(value, dict) and set(value) == {"old", "new"}:
-            lines.append((key, f"{_text(value['old'])} → {_text(value['new'])}"))
+            lines.append((label, f"{_text(value['old'])} → {_text(value['new'])}"))
+        elif key == "author_id" and isinstance(value, int):
+            lines.append(("author", f"member #{value}"))
         else:
-            lines.append((key, _text(value)))
+            lines.append((label, _text(value)))
     return lines
 
 

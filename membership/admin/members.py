@@ -223,7 +223,8 @@ def timeline(user: User) -> list[TimelineEntry]:
         .limit(100)
     ):
         actor = db.session.get(User, event.actor_id) if event.actor_id else None
-        who = actor.display_name if actor else "Staff"
+        # No actor: a background job (or an account deleted since), as the audit log says.
+        who = actor.display_name if actor else "The system (or a deleted account)"
         words = describe(event.action, event.details, user.display_name)
         entries.append(TimelineEntry(event.created_at, f"{who} {words}", event.action))
     return sorted(entries, key=lambda entry: entry.at, reverse=True)

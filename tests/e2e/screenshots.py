@@ -60,6 +60,7 @@ VISITOR_PAGES = [
     ("story-locked", f"/articles/{LOCKED_ARTICLE}", True),
     ("register", "/register", False),
     ("login", "/login", False),
+    ("login-email-link", "/login/email-link", False),
     ("reset-password", "/reset-password", False),
     ("sponsor", "/sponsor", True),
     ("sponsors-wall", "/sponsors", False),
@@ -70,6 +71,7 @@ READER_PAGES = [
     ("article", f"/articles/{DEMO_ARTICLE}", True),
     ("membership", "/membership", False),
     ("account", "/account", True),
+    ("account-passkeys", "/account/passkeys", False),
 ]
 # Every admin page; `{member}` and `{article}` are filled in with ids from the demo data.
 ADMIN_PAGES = [
@@ -82,6 +84,8 @@ ADMIN_PAGES = [
     ("admin-article", "/admin/articles/{article}", False),
     ("admin-tiers", "/admin/tiers", False),
     ("admin-settings", "/admin/settings", False),
+    ("admin-jobs", "/admin/jobs", True),
+    ("admin-billing-conflicts", "/admin/billing/conflicts", False),
 ]
 
 

@@ -108,4 +108,4 @@ def test_register_confirm_comment_reply_edit_report_and_sign_out(
     expect(page.locator("#comments")).to_contain_text(edited)
     expect(page.get_by_label("Your comment")).to_have_count(0)
     expect(page.get_by_role("button", name="Post comment")).to_have_count(0)
-    expect(page.locator("#comment-form")).to_contain_text("Log in to leave a comment.")
+    expect(page.locator("#comment-form")).to_contain_text("Sign in to leave a comment.")
