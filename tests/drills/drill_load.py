@@ -31,6 +31,7 @@ class Reader(soak.Reader):
     """soak.py's reader, keeping the last redirect's Location (a checkout's /pay/ link)."""
 
     last_location: str | None = None
+    last_checkout = 0.0
     paid = False
 
     def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
@@ -74,8 +75,19 @@ class Shared:
         self.lock = threading.Lock()
         self.acknowledged: list[str] = []  # bodies of comments answered 302
         self.checkouts: list[tuple[str, str]] = []  # (email, checkout session id) to complete
+        self.abandoned: list[tuple[Reader, str]] = []  # started, left at the payment page
         self.thread_ids: dict[str, list[int]] = {}  # article path -> comment ids to reply to
         self.stop = threading.Event()
+
+    def pay_abandoned(self, count: int) -> int:
+        """Some readers come back to the payment page and pay (their webhooks arrive now)."""
+        with self.lock:
+            chosen = [(r, sid) for r, sid in self.abandoned if not r.paid][:count]
+            for reader, session_id in chosen:
+                reader.paid = True
+                self.checkouts.append((reader.email, session_id))
+            self.abandoned = [(r, sid) for r, sid in self.abandoned if not r.paid]
+        return len(chosen)
 
     def refresh_threads(self, paths: list[str]) -> None:
         """Published comments per article, straight from PostgreSQL (not through a proxy)."""
@@ -106,7 +118,12 @@ def load(recorder, shared, readers, paths, sign_in_gate) -> None:
             reader.signed_in = status == 302
         elif roll < 0.16 and reader.signed_in and time.monotonic() - reader.last_comment > 40:
             comment(recorder, shared, reader, random.choice(paths))
-        elif roll < 0.175 and reader.signed_in and not reader.paid:
+        elif (
+            roll < 0.175
+            and reader.signed_in
+            and not reader.paid
+            and time.monotonic() - reader.last_checkout > 30  # the limit is 10 a minute
+        ):
             checkout(recorder, shared, reader)
         else:
             who = reader if reader.signed_in and roll < 0.5 else anonymous
@@ -140,6 +157,7 @@ def checkout(recorder, shared, reader) -> None:
     if not fields:
         return
     fields.update({"tier": "supporter", "interval": "month"})
+    reader.last_checkout = time.monotonic()
     fields.pop("submission_id", None)
     status = recorder.timed("checkout", lambda: reader.request("/membership/checkout", fields)[0])
     if status == 303:
@@ -150,6 +168,9 @@ def checkout(recorder, shared, reader) -> None:
             reader.paid = True
             with shared.lock:
                 shared.checkouts.append((reader.email, match.group(1)))
+        elif match:
+            with shared.lock:
+                shared.abandoned.append((reader, match.group(1)))
 
 
 def release_sign_ins(gate: threading.BoundedSemaphore, stop: threading.Event) -> None:
