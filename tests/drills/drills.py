@@ -159,7 +159,7 @@ def wait_until(condition, limit: float, step: float = 0.2) -> float | None:
     return None
 
 
-def outbox_unsent(before: float | None = None) -> int:
+def outbox_unsent() -> int:
     return sql("SELECT count(*) FROM outbox_emails WHERE sent_at IS NULL AND failed_at IS NULL")[0][
         0
     ]
@@ -205,7 +205,6 @@ class Drill:
         self.proxies["postgres"].set_mode("cut")
         time.sleep(seconds)
         self.proxies["postgres"].set_mode("pass")
-        back = time.monotonic()
 
         def all_serve() -> bool:
             return all(get(f"http://127.0.0.1:{p}/healthz", 2)[0] == 200 for p in INSTANCES)
@@ -218,7 +217,6 @@ class Drill:
         bad = {status for status in entry["errors"] if status not in (503,)}
         if bad:
             self.problems.append(f"PostgreSQL cut: answers other than 503: {entry['errors']}")
-        del back
 
     def redis(self, seconds: float) -> None:
         print(f"Redis cut for {seconds} s")
