@@ -136,9 +136,10 @@ class Drill:
         if entry["errors"]:
             self.problems.append(f"Redis cut: error answers {entry['errors']}")
 
-    def watch(self, entry: dict, condition, note: str) -> None:
-        """Fill in the row's time to recover once `condition()` holds (polled every second)."""
-        started = time.monotonic()
+    def watch(self, entry: dict, condition, note: str, since: float) -> None:
+        """Fill in the row's time to recover, from `since`, once `condition()` holds (polled
+        every second)."""
+        started = since
 
         def poll() -> None:
             while not self.finished.is_set():
@@ -160,8 +161,9 @@ class Drill:
         self.proxies["smtp"].set_mode("cut")
         time.sleep(seconds)
         self.proxies["smtp"].set_mode("pass")
-        entry = self.row("SMTP down", start, time.monotonic(), None, "outbox at the end")
-        self.watch(entry, lambda: outbox_unsent() == 0, "every email sent")
+        back = time.monotonic()
+        entry = self.row("SMTP down", start, back, None, "outbox at the end")
+        self.watch(entry, lambda: outbox_unsent() == 0, "every email sent", back)
 
     def stripe(self, seconds: float) -> float:
         print(f"Stripe answering 500 for {seconds / 2} s, then timing out for {seconds / 2} s")
@@ -177,11 +179,12 @@ class Drill:
         print(f"  {paying} payments completed during the outage")
         time.sleep(seconds / 2)
         self.proxies["stripe"].set_mode("pass")
+        back = time.monotonic()
         time.sleep(5)
         entry = self.row("Stripe 500 / timeout", start, time.monotonic(), None, "at the end")
         if 500 in entry["errors"]:
             self.problems.append(f"Stripe outage: 500s reached readers {entry['errors']}")
-        self.watch(entry, lambda: self.webhooks.pending() == 0, "every event applied")
+        self.watch(entry, lambda: self.webhooks.pending() == 0, "every event applied", back)
 
     def kill(self, seconds: float) -> None:
         print("SIGKILL of web2 (:8102)")
