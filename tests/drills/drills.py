@@ -82,21 +82,26 @@ class Drill:
         self.problems: list[str] = []
         self.finished = threading.Event()
 
-    def row(self, fault, start, end, recovery, checked, note="") -> dict:
+    def row(self, fault, start, end, recovery, checked, note="", entry=None) -> dict:
+        """One table row for the requests started in [start, end); `entry` may already hold
+        the time to recover (a watch started earlier)."""
         window = self.recorder.between(start, end)
         detail = collections.Counter(
             f"{kind} {status}" for _s, _e, kind, status in window if status not in EXPECTED[kind]
         )
-        entry = {
-            "fault": fault,
-            "detail": dict(detail),
-            "requests": len(window),
-            "errors": errors_by_status(window),
-            "recovery": recovery,
-            "checked": checked,
-            "note": note,
-            "slowest": max((e - s for s, e, _k, _st in window), default=0.0),
-        }
+        entry = {} if entry is None else entry
+        entry.setdefault("recovery", recovery)
+        entry.setdefault("note", note)
+        entry.update(
+            {
+                "fault": fault,
+                "detail": dict(detail),
+                "requests": len(window),
+                "errors": errors_by_status(window),
+                "checked": checked,
+                "slowest": max((e - s for s, e, _k, _st in window), default=0.0),
+            }
+        )
         self.rows.append(entry)
         print(f"  {fault}: {json.dumps({k: v for k, v in entry.items() if k != 'fault'})}")
         return entry
@@ -162,10 +167,11 @@ class Drill:
         time.sleep(seconds)
         self.proxies["smtp"].set_mode("pass")
         back = time.monotonic()
-        entry = self.row("SMTP down", start, back, None, "outbox at the end")
+        entry: dict = {}
         self.watch(entry, lambda: outbox_unsent() == 0, "every email sent", back)
+        self.row("SMTP down", start, back, None, "outbox at the end", entry=entry)
 
-    def stripe(self, seconds: float) -> float:
+    def stripe(self, seconds: float) -> None:
         print(f"Stripe answering 500 for {seconds / 2} s, then timing out for {seconds / 2} s")
         start = time.monotonic()
         self.stub.fail_next(100_000, 500)
@@ -180,11 +186,14 @@ class Drill:
         time.sleep(seconds / 2)
         self.proxies["stripe"].set_mode("pass")
         back = time.monotonic()
+        watched: dict = {}
+        self.watch(watched, lambda: self.webhooks.pending() == 0, "every event applied", back)
         time.sleep(5)
-        entry = self.row("Stripe 500 / timeout", start, time.monotonic(), None, "at the end")
+        entry = self.row(
+            "Stripe 500 / timeout", start, time.monotonic(), None, "at the end", entry=watched
+        )
         if 500 in entry["errors"]:
             self.problems.append(f"Stripe outage: 500s reached readers {entry['errors']}")
-        self.watch(entry, lambda: self.webhooks.pending() == 0, "every event applied", back)
 
     def kill(self, seconds: float) -> None:
         print("SIGKILL of web2 (:8102)")
@@ -309,6 +318,7 @@ def main() -> int:
         )
         time.sleep(2)  # the watchers' last poll
         drill.finished.set()
+        time.sleep(1.5)  # a watch still waiting marks its row "NOT recovered"
         webhook_stop.set()
         if drained is None:
             drill.problems.append(f"mail or webhooks not drained {args.drain} s after the load")
