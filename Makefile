@@ -142,3 +142,11 @@ MINUTES ?= 30
 .PHONY: soak
 soak: $(STAMP)
 	$(BIN)/python -m tests.drills.soak --minutes $(MINUTES)
+
+# Fault drills (tests/drills/drills.py, README "make drills"): the cluster of `make cluster` with
+# fault proxies in front of PostgreSQL, Redis, a loopback SMTP server and the stand-in Stripe,
+# under steady load; cuts each in turn, SIGKILLs an instance, checks the data and prints a table.
+# About 9 minutes; not part of `make test`. Exit status 1 if a drill found a problem.
+.PHONY: drills
+drills: $(STAMP) nginx
+	$(BIN)/python -m tests.drills.drills

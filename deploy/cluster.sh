@@ -13,9 +13,10 @@ POSTGRES_ADMIN_URL=${CLUSTER_POSTGRES_ADMIN_URL:-postgresql://postgres@127.0.0.1
 export DATABASE_URL=${CLUSTER_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/membership_cluster}
 export REDIS_URL=${CLUSTER_REDIS_URL:-redis://127.0.0.1:6379/0}
 # Keys of its own in a shared Redis: cache, rate limits and the job queue.
-export CACHE_KEY_PREFIX=membership-cluster:
-export FLASK_RATELIMIT_KEY_PREFIX=membership-cluster
-export JOBS_QUEUE_NAME=membership-cluster
+KEY_PREFIX=${CLUSTER_KEY_PREFIX:-membership-cluster}
+export CACHE_KEY_PREFIX="$KEY_PREFIX:"
+export FLASK_RATELIMIT_KEY_PREFIX="$KEY_PREFIX"
+export JOBS_QUEUE_NAME="$KEY_PREFIX"
 export PROXY_FIX_X_FOR=1
 export SITE_URL=http://127.0.0.1:8100
 # Development mode keeps cookies usable over plain http; every process shares one instance
@@ -39,6 +40,11 @@ with psycopg.connect(admin, autocommit=True) as connection:
 PY
 .venv/bin/flask --app app db upgrade
 .venv/bin/flask --app app seed-demo
+# With Stripe configured (the drills' stand-in, or test mode), the tiers get their prices.
+if [ -n "${STRIPE_SECRET_KEY:-}" ]; then .venv/bin/flask --app app stripe sync; fi
+# `make drills` runs the Procfile's lines itself (so that killing one instance stops only that
+# one, where honcho would stop them all): it asks for the environment and starts them.
+if [ -n "${CLUSTER_ENV_ONLY:-}" ]; then env -0 > "$CLUSTER_ENV_ONLY"; exit 0; fi
 echo
 echo "  Cluster: http://127.0.0.1:8100  (nginx -> 127.0.0.1:8101, :8102, :8103; one worker)"
 echo "  Stop with Ctrl-C, or 'make cluster-stop' from another terminal."

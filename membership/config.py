@@ -128,6 +128,11 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: each process counts in its own memory until Redis answers again (limits
+        # loosen to one count per worker for a while) rather than refusing every sign-in, or
+        # answering 500 (README: Deployment shape, what fails open).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # A moving window: no double burst at the edge of a fixed minute.
         "RATELIMIT_STRATEGY": "moving-window",
         "LOGIN_LIMIT_PER_ACCOUNT": "6/minute;30/hour",

@@ -18,7 +18,8 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from membership.extensions import db
 from membership.mail import wake_committed_mail
@@ -36,6 +37,8 @@ BASE_CSP = {
 }
 CSP_REGISTRY = "membership.csp_sources"
 AFTER_REQUEST_STEPS = "membership.after_request_steps"
+# Seconds a reader (or a client) is told to wait while the database is unreachable.
+DATABASE_RETRY_AFTER = 5
 PRESERVED_ERROR_HEADERS = {"allow", "retry-after", "www-authenticate"}
 FRIENDLY_ERRORS = {
     400: "The request could not be understood. Check the form and try again.",
@@ -170,8 +173,18 @@ def register_request_hooks(app: Flask) -> None:
     def unexpected_error(error: Exception):
         # The rule, not the path: paths can carry tokens (reset and confirmation links).
         route = request.url_rule.rule if request.url_rule else "(no route)"
+        if database_unavailable(error):
+            # An outage, not a bug: one line per request (no traceback), and a 503 that tells
+            # the reader (and the load balancer) to come back shortly.
+            log.warning("database unavailable on %s %s: %s", request.method, route, error.orig)
+            _rollback_quietly()
+            # Loading the signed-in reader for the page's header needs the database too.
+            g._login_user = current_app.login_manager.anonymous_user()
+            response = make_response(_error_page(503, ServiceUnavailable()), 503)
+            response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return response
         log.exception("unhandled error on %s %s", request.method, route)
-        db.session.rollback()
+        _rollback_quietly()
         return _error_page(500, InternalServerError()), 500
 
     @app.context_processor
@@ -186,6 +199,22 @@ def register_request_hooks(app: Flask) -> None:
             # e.g. the failed-payment banner, whose form continues to Stripe
             "use_csp_sources": use_csp_sources,
         }
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached or dropped the connection (a restart, a failover, a
+    network cut): the request may succeed if tried again, so it is a 503, not a 500."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _rollback_quietly() -> None:
+    """Roll back; on a connection that is already gone, the rollback itself may fail."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.warning("rollback failed after a database error", exc_info=True)
 
 
 def _is_private_page() -> bool:
@@ -215,7 +244,6 @@ def _error_page(code: int, error: HTTPException):
 def _sections_or_none() -> list:
     """The header's sections, or none while the database is unreachable (the page still renders)."""
     from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
 
     from membership.models import Section
 

@@ -219,6 +219,33 @@ def test_retry_now_is_admin_only_checks_csrf_and_is_audited(app, admin_client, m
     )
 
 
+def test_retry_now_while_the_queue_is_down_says_so_and_keeps_the_job_failed(
+    app, admin_client, monkeypatch
+):
+    """Redis down: "Retry now" fails closed with a message, never a 500 or a job marked
+    requeued that no queue holds."""
+    import redis
+
+    from membership.jobs import records
+
+    record = JobRecord(
+        task_id="1-def", name="expire_sessions", args=[], status="failed", error="boom"
+    )
+    db.session.add(record)
+    db.session.commit()
+
+    def unreachable(_record):
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(records, "enqueue_retry", unreachable)
+    response = admin_client.submit(f"/admin/jobs/{record.id}/retry", page="/admin/jobs")
+    assert response.status_code == 302
+    page = admin_client.get("/admin/jobs").get_data(as_text=True)
+    assert "The job queue cannot be reached just now" in page
+    db.session.expire_all()
+    assert db.session.get(JobRecord, record.id).status == "failed"
+
+
 def test_a_retried_job_is_listed_and_the_dashboard_summarises_failures(app, admin_client):
     db.session.add_all(
         [

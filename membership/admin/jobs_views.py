@@ -1,5 +1,7 @@
 """The background job queue: what waits, what failed (with its error), what was retried."""
 
+import logging
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -9,6 +11,8 @@ from membership.admin.forms import ButtonForm
 from membership.extensions import db
 from membership.jobs import records
 from membership.models import JobRecord
+
+log = logging.getLogger(__name__)
 
 
 @bp.route("/jobs")
@@ -45,6 +49,13 @@ def retry_job(record_id: int):
         return redirect(url_for("admin.jobs"))
     audit.record(current_user, "job.retry", record, job=record.name, args=record.args)
     db.session.commit()
-    records.enqueue_retry(record)
+    try:
+        records.enqueue_retry(record)
+    except Exception:  # the queue's store (Redis) is down: say so, and keep the job failed
+        log.warning("could not queue %s again", record.name, exc_info=True)
+        record.status = JobRecord.FAILED
+        db.session.commit()
+        flash("The job queue cannot be reached just now. Try again in a moment.", "error")
+        return redirect(url_for("admin.jobs"))
     flash(f"{record.name} queued again.", "success")
     return redirect(url_for("admin.jobs"))
