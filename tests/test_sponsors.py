@@ -373,7 +373,8 @@ def test_sponsor_badge_on_comments_unless_anonymous(app, member, stripe_stub, ma
     sponsorship = gift(member, stripe_stub, email=None)
     db.session.add(Comment(article_id=article.id, author_id=member.user.id, body="Hello"))
     db.session.commit()
-    assert 'badge-sponsor">Sponsor<' in app.test_client().get("/articles/story").get_data(as_text=True)
+    page = app.test_client().get("/articles/story").get_data(as_text=True)
+    assert 'badge-sponsor">Sponsor<' in page
     member.submit(
         f"/account/sponsorships/{sponsorship.id}/recognition",
         {"recognition": "anonymous"},
