@@ -589,3 +589,24 @@ def authenticator():
     from tests.soft_authenticator import SoftAuthenticator
 
     return SoftAuthenticator()
+
+
+def add_threads(article, author_id: int, count: int) -> None:
+    """`count` top-level comments a second apart, a day old, with the article's counter kept."""
+    from datetime import timedelta
+
+    from membership.models import Comment
+    from membership.models.types import utcnow
+
+    base = utcnow() - timedelta(days=1)
+    db.session.add_all(
+        Comment(
+            article_id=article.id,
+            author_id=author_id,
+            body=f"Comment number {n:03d}",
+            created_at=base + timedelta(seconds=n),
+        )
+        for n in range(count)
+    )
+    article.comment_count += count
+    db.session.commit()

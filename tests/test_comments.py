@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from membership.extensions import db
 from membership.models import Article, Comment, CommentLike, CommentReport, User
 from membership.models.types import utcnow
+from tests.conftest import add_threads
 
 ARTICLE_URL = "/articles/harbor-story"
 POST_URL = "/articles/harbor-story/comments"
@@ -306,17 +307,7 @@ def test_sort_by_most_liked_and_newest(reader_client, other_client, make_user, l
 
 
 def test_fifty_threads_a_page_with_show_more(client, article, other):
-    base = utcnow() - timedelta(days=1)
-    db.session.add_all(
-        Comment(
-            article_id=article.id,
-            author_id=other.id,
-            body=f"Comment number {n:03d}",
-            created_at=base + timedelta(seconds=n),
-        )
-        for n in range(120)
-    )
-    db.session.commit()
+    add_threads(article, other.id, 120)
     first = client.get(ARTICLE_URL).get_data(as_text=True)
     assert "Comment number 049" in first and "Comment number 050" not in first
     assert "Show more comments" in first

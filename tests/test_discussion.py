@@ -12,6 +12,7 @@ from membership.comments import discussion as discussion_module
 from membership.extensions import db
 from membership.models import AuditEvent, Comment, CommentLike, CommentReport
 from membership.models.types import utcnow
+from tests.conftest import add_threads
 
 ARTICLE_URL = "/articles/harbor-story"
 HX = {"HX-Request": "true"}
@@ -142,17 +143,7 @@ def test_long_threads_show_more_replies(people, article):
 
 def test_load_more_in_place_and_as_a_link(people, article):
     omar = people["omar"].user
-    base = utcnow() - timedelta(days=1)
-    db.session.add_all(
-        Comment(
-            article_id=article.id,
-            author_id=omar.id,
-            body=f"Comment number {n:03d}",
-            created_at=base + timedelta(seconds=n),
-        )
-        for n in range(120)
-    )
-    db.session.commit()
+    add_threads(article, omar.id, 120)
     visitor = people["visitor"]
     first = visitor.get(ARTICLE_URL).get_data(as_text=True)
     assert (
@@ -512,17 +503,7 @@ def test_statements_per_page_do_not_grow_with_the_readers_marks(people, article)
 
 def test_a_comments_address_leads_to_the_page_that_shows_it(people, article):
     omar = people["omar"].user
-    base = utcnow() - timedelta(days=1)
-    db.session.add_all(
-        Comment(
-            article_id=article.id,
-            author_id=omar.id,
-            body=f"Comment number {n:03d}",
-            created_at=base + timedelta(seconds=n),
-        )
-        for n in range(60)
-    )
-    db.session.commit()
+    add_threads(article, omar.id, 60)
     early, late = db.session.scalars(select(Comment).order_by(Comment.id)).all()[::55][:2]
     reply = add_comment(article, people["rita"].user, "Late reply", reply_to=late, minutes_ago=1)
     visitor = people["visitor"]
