@@ -46,7 +46,7 @@ def test_subscribe_through_checkout_see_tier_and_badge_then_cancel_at_period_end
     membership = page.get_by_role("region", name="Membership")
     expect(membership).to_contain_text("Supporter · $5 / month")
     expect(membership).to_contain_text("Renews on")
-    expect(membership.locator("dd").nth(1)).to_have_text("active")
+    expect(membership.locator("dd").nth(1)).to_have_text("Active")
 
     # Comments carry the Member badge; a free reader's do not.
     page.goto(f"/articles/{ARTICLE}")
@@ -70,7 +70,7 @@ def test_subscribe_through_checkout_see_tier_and_badge_then_cancel_at_period_end
         page.get_by_text("Your membership will end at the end of the current period.")
     ).to_be_visible()
     membership = page.get_by_role("region", name="Membership")
-    expect(membership.locator("dd").nth(1)).to_have_text("ends at period end")
+    expect(membership.locator("dd").nth(1)).to_have_text("Ends at period end")
     expect(membership).to_contain_text("Ends on")
     expect(membership.get_by_role("button", name="Resume membership")).to_be_visible()
     page.goto("/membership")

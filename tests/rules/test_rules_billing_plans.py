@@ -148,5 +148,5 @@ def test_a_cancelled_membership_shows_when_it_ends(member, stripe_stub, tiers):
     member.submit("/membership/cancel", page="/account")
     page = member.get("/account").get_data(as_text=True)
     assert f"<dt>Ends on</dt><dd>{record.current_period_end:%d %B %Y}</dd>" in page
-    assert "ends at period end" in page
+    assert "Ends at period end" in page
     assert re.search(r"Resume membership", page)
