@@ -4,7 +4,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, select
 
 from membership import audit
 from membership.cache import bump_site_version
@@ -112,26 +112,30 @@ def unpublish(article: Article, editor: User) -> None:
     audit.record(editor, "article.unpublish", article)
 
 
+def _status_conditions(now: datetime) -> dict:
+    """The conditions of each status filter but "" (every article)."""
+    published = Article.status == ArticleStatus.PUBLISHED
+    return {
+        "draft": (Article.status == ArticleStatus.DRAFT,),
+        "scheduled": (published, Article.published_at > now),
+        "published": (published, Article.published_at <= now),
+    }
+
+
 def articles_query(status: str, now: datetime) -> Select:
     """The admin list: newest first; status is "", "draft", "scheduled" or "published"."""
-    query = select(Article)
-    if status == "draft":
-        query = query.where(Article.status == ArticleStatus.DRAFT)
-    elif status == "scheduled":
-        query = query.where(Article.status == ArticleStatus.PUBLISHED, Article.published_at > now)
-    elif status == "published":
-        query = query.where(Article.status == ArticleStatus.PUBLISHED, Article.published_at <= now)
+    query = select(Article).where(*_status_conditions(now).get(status, ()))
     newest = func.coalesce(Article.published_at, Article.created_at)
     return query.order_by(newest.desc(), Article.id.desc())
 
 
 def status_counts(now: datetime) -> dict[str, int]:
-    """How many articles each status filter shows."""
-    counts = {
-        key: db.session.scalar(
-            select(func.count()).select_from(articles_query(key, now).order_by(None).subquery())
+    """How many articles each status filter shows, in one query."""
+    conditions = _status_conditions(now)
+    row = db.session.execute(
+        select(
+            func.count(Article.id),
+            *(func.count(case((and_(*where), 1))) for where in conditions.values()),
         )
-        or 0
-        for key in ("", "draft", "scheduled", "published")
-    }
-    return counts
+    ).one()
+    return dict(zip(("", *conditions), (count or 0 for count in row), strict=True))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, delete, or_, select
+from sqlalchemy.orm import aliased
 
 from membership import audit
 from membership.access import LIVE_STATUSES
@@ -216,15 +217,16 @@ def timeline(user: User) -> list[TimelineEntry]:
         entries.append(
             TimelineEntry(comment.created_at, f"Commented on “{title}” (#{comment.id}{state})")
         )
-    for event in db.session.scalars(
-        select(AuditEvent)
+    actor = aliased(User)
+    for event, actor_name in db.session.execute(
+        select(AuditEvent, actor.display_name)
+        .outerjoin(actor, actor.id == AuditEvent.actor_id)
         .where(AuditEvent.target_type == "user", AuditEvent.target_id == user.id)
         .order_by(AuditEvent.id.desc())
         .limit(100)
     ):
-        actor = db.session.get(User, event.actor_id) if event.actor_id else None
         # No actor: a background job (or an account deleted since), as the audit log says.
-        who = actor.display_name if actor else "The system (or a deleted account)"
+        who = actor_name if actor_name is not None else "The system (or a deleted account)"
         words = describe(event.action, event.details, user.display_name)
         entries.append(TimelineEntry(event.created_at, f"{who} {words}", event.action))
     return sorted(entries, key=lambda entry: entry.at, reverse=True)

@@ -46,15 +46,14 @@ def _search(q: str):
     SQLite: its LIKE ignores ASCII case, so it can use `ix_users_display_name_nocase` (a NOCASE
     index) for the name; the email index is BINARY, so the email gets an explicit range too.
     """
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    email = _like_prefix(User.email, q)
+    if sqlite:
+        email = and_(User.email >= q, User.email < q + "\U0010ffff", email)
     if "@" in q:
-        email = _like_prefix(User.email, q)
-        if db.session.get_bind().dialect.name == "sqlite":
-            email = and_(User.email >= q, User.email < q + "\U0010ffff", email)
         return email
-    if db.session.get_bind().dialect.name == "sqlite":
-        email = and_(User.email >= q, User.email < q + "\U0010ffff", _like_prefix(User.email, q))
-        return or_(email, _like_prefix(User.display_name, q))
-    return or_(_like_prefix(User.email, q), _like_prefix(func.lower(User.display_name), q))
+    name = User.display_name if sqlite else func.lower(User.display_name)
+    return or_(email, _like_prefix(name, q))
 
 
 def _has_live_subscription(tier_id=None):

@@ -66,8 +66,9 @@ def members_bulk():
         return back
     query = rules.filtered_members_query(filters)
     if request.form.get("confirmed") != "yes":
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        count = _bulk_count(query, total or 0)
+        # The selection less the acting administrator, as `rules.bulk` applies it.
+        others = query.where(User.id != current_user.id).order_by(None)
+        count = db.session.scalar(select(func.count()).select_from(others.subquery())) or 0
         return render_template(
             "admin/confirm.html",
             title=f"{BULK_LABELS[action].split(' (')[0]}: {count:,} members",
