@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload
 
 from membership.access import supporter_badges
-from membership.cache import cached_fragment
+from membership.cache import cached_fragment, fresh_seconds
 from membership.comments.forms import CommentForm
 from membership.comments.queries import (
     Discussion,
@@ -147,7 +147,7 @@ def shared_discussion_html(article: Article, sort: str, page: int, may_comment: 
     return cached_fragment(
         key,
         lambda: build_shared_discussion_html(article, sort, page, may_comment),
-        int(current_app.config.get("PAGE_CACHE_SECONDS") or 0),
+        fresh_seconds(),
     )
 
 
