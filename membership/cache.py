@@ -206,28 +206,28 @@ def _site_version_statement():
 
 def site_version_column():
     """The site version as a scalar subquery, to read it in the same statement as a page's row."""
-    return select(CacheVersion.version).where(CacheVersion.name == SITE).scalar_subquery()
+    return _site_version_statement().scalar_subquery()
+
+
+def _increment_site_version() -> int:
+    """Add one to the site version's row; the number of rows changed (0 when there is none)."""
+    return db.session.execute(
+        update(CacheVersion)
+        .where(CacheVersion.name == SITE)
+        .values(version=CacheVersion.version + 1)
+    ).rowcount
 
 
 def bump_site_version() -> None:
     """A setting, a tier or a listed article changed: every page gets a new key at commit."""
-    result = db.session.execute(
-        update(CacheVersion)
-        .where(CacheVersion.name == SITE)
-        .values(version=CacheVersion.version + 1)
-    )
-    if not result.rowcount:
+    if not _increment_site_version():
         # No row yet (a database built with create_all): start from a random number, so that
         # the keys of a re-created database never meet the copies cached for the previous one.
         try:
             with db.session.begin_nested():
                 db.session.add(CacheVersion(name=SITE, version=random.randrange(1, 2**30)))
         except IntegrityError:
-            db.session.execute(
-                update(CacheVersion)
-                .where(CacheVersion.name == SITE)
-                .values(version=CacheVersion.version + 1)
-            )
+            _increment_site_version()
     if has_app_context():
         g.pop("site_version", None)
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from membership.access import may_read
 from membership.articles import services
 from membership.articles.rendering import render_markdown
-from membership.cache import cached_fragment, site_version
+from membership.cache import cached_fragment, fresh_seconds, site_version
 from membership.comments.discussion import discussion_markup
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Section, Tag
@@ -41,7 +41,7 @@ def _listing(query, **context) -> Markup:
         return render_template("articles/_listing.html", page=page, **context)
 
     key = ("listing", request.endpoint, view_args, number, site_version())
-    html = cached_fragment(key, build, int(current_app.config.get("PAGE_CACHE_SECONDS") or 0))
+    html = cached_fragment(key, build, fresh_seconds())
     return Markup(html)  # noqa: S704  (rendered by Jinja with autoescaping)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload
 
 from membership.access import supporter_badges
-from membership.cache import cached_fragment
+from membership.cache import cached_fragment, fresh_seconds
 from membership.comments.forms import CommentForm
 from membership.comments.queries import (
     Discussion,
@@ -147,7 +147,7 @@ def shared_discussion_html(article: Article, sort: str, page: int, may_comment: 
     return cached_fragment(
         key,
         lambda: build_shared_discussion_html(article, sort, page, may_comment),
-        int(current_app.config.get("PAGE_CACHE_SECONDS") or 0),
+        fresh_seconds(),
     )
 
 
@@ -290,17 +290,20 @@ def reply_parent(article: Article, comment_id: int | None) -> Comment | None:
     )
 
 
-def discussion_personal(
+def discussion_markup(
     article: Article,
     viewer: User | None,
-    gate: Gate,
     sort: str,
+    page: int,
     *,
     comment_form=None,
     comment_error: str | None = None,
     reply_to: int | None = None,
-) -> Personal:
-    """The personal part of a page: the comment box, a reply form under its comment, marks."""
+) -> Markup:
+    """The discussion for this reader: the shared HTML (cacheable) with their marks added, the
+    comment box and, under the comment it answers, a reply form."""
+    sort, page = clean_sort(sort), max(page, 1)  # no cache entry for a made-up sort
+    gate = comment_gate(viewer, article)
     reply_forms: dict[int, str] = {}
     top_form = None
     if gate.allowed:
@@ -313,7 +316,7 @@ def discussion_personal(
         if parent is not None:
             reply_forms[parent.id] = reply_form_html(article, parent, sort, reply_form)
         top_form = top_form or CommentForm(formdata=None)
-    return personal_for(
+    personal = personal_for(
         article,
         viewer,
         gate,
@@ -321,30 +324,6 @@ def discussion_personal(
         comment_form=top_form,
         comment_error=comment_error,
         reply_forms=reply_forms,
-    )
-
-
-def discussion_markup(
-    article: Article,
-    viewer: User | None,
-    sort: str,
-    page: int,
-    *,
-    comment_form=None,
-    comment_error: str | None = None,
-    reply_to: int | None = None,
-) -> Markup:
-    """The discussion for this reader: the shared HTML (cacheable) with their marks added."""
-    sort, page = clean_sort(sort), max(page, 1)  # no cache entry for a made-up sort
-    gate = comment_gate(viewer, article)
-    personal = discussion_personal(
-        article,
-        viewer,
-        gate,
-        sort,
-        comment_form=comment_form,
-        comment_error=comment_error,
-        reply_to=reply_to,
     )
     shared = shared_discussion_html(article, sort, page, gate.allowed)
     return personalise_discussion(shared, personal)

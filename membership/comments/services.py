@@ -132,6 +132,11 @@ def _check_body(body: str) -> str:
     return body
 
 
+def _post_interval(user: User, now: datetime) -> timedelta:
+    """The least time between two of this reader's posts (longer for a new account)."""
+    return NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
+
+
 def _claim_post_slot(user: User, now: datetime) -> datetime | None:
     """Lock the author's row and stamp `now` as their last post if the pace allows it.
 
@@ -140,9 +145,7 @@ def _claim_post_slot(user: User, now: datetime) -> datetime | None:
     returns the value the row holds afterwards: `now` when the slot was claimed, else the time
     of the reader's last post. A refused post rolls back, so the stamp never outlives it.
     """
-    interval = (
-        NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
-    )
+    interval = _post_interval(user, now)
     stamp = literal(now, UTCDateTime)
     slot_free = or_(User.last_comment_at.is_(None), User.last_comment_at <= now - interval)
     return db.session.execute(
@@ -208,9 +211,7 @@ def post_comment(
     if earlier is not None:
         return earlier, False
     if last_post != now:
-        interval = (
-            NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
-        )
+        interval = _post_interval(user, now)
         raise CommentRefused(
             f"You are commenting too fast. Wait {interval.seconds} seconds between comments.",
             429,

@@ -41,7 +41,8 @@ from membership.comments.inplace import (
 from membership.comments.queries import PAGE_SIZE, clean_sort, page_of
 from membership.comments.rendering import render_comment
 from membership.extensions import db, limiter
-from membership.models import Article, Comment
+from membership.models import Article, ArticleStatus, Comment
+from membership.models.types import utcnow
 from membership.urls import page_number
 from membership.web import FRIENDLY_ERRORS
 
@@ -71,7 +72,11 @@ def _comment_or_404(comment_id: int) -> tuple[Comment, Article]:
 def _public_comment_or_404(comment_id: int) -> tuple[Comment, Article]:
     """A comment under a published story (what anyone may open by its address)."""
     comment, article = _comment_or_404(comment_id)
-    return comment, published_article_or_404(article.slug)
+    # The same test as published_article_or_404, on the article already loaded.
+    published = article.status == ArticleStatus.PUBLISHED and article.published_at is not None
+    if not published or article.published_at > utcnow():
+        abort(404)
+    return comment, article
 
 
 def _back_to(comment: Comment, article: Article, *, just_counted: bool = False):
