@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import g, has_request_context
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, event, exists, or_, select
+from sqlalchemy.orm import Session
 
 from membership.extensions import db
 from membership.models import AccessLevel, Article, Sponsorship, Subscription, Tier, User
@@ -88,12 +89,7 @@ def membership_of(user: User | None) -> Membership:
         return cache[user.id]
     now = utcnow()
     result = Membership(None, "free")
-    subscriptions = db.session.scalars(
-        select(Subscription)
-        .where(Subscription.user_id == user.id, Subscription.status.in_(LIVE_STATUSES))
-        .order_by(Subscription.created_at.desc())
-    ).all()
-    for subscription in subscriptions:
+    for subscription in _live_subscriptions(user):
         access = subscription_access(
             subscription.status,
             subscription.cancel_at_period_end,
@@ -109,6 +105,44 @@ def membership_of(user: User | None) -> Membership:
             result = Membership(db.session.get(Tier, user.complimentary_tier_id), "complimentary")
     cache[user.id] = result
     return result
+
+
+def remember_live_subscriptions(
+    user: User, subscriptions: list[Subscription], tiers: list[Tier]
+) -> None:
+    """Keep the user's live subscriptions, newest first, and their tiers, that the session
+    loader read with the user (one statement for all), so that `membership_of` need not select
+    them again. The tiers are held here because the session's identity map keeps only weak
+    references: `db.session.get(Tier, ...)` then finds them without a query."""
+    if has_request_context():
+        g.setdefault("live_subscriptions", {})[user.id] = subscriptions
+        g.setdefault("loaded_tiers", []).extend(tiers)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_memberships_on_change(session: Session, _flush_context) -> None:
+    """A subscription or member changed in this request (a sync, a plan change, a complimentary
+    tier): what was read of their membership earlier in the request is no longer true."""
+    if not has_request_context():
+        return
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(item, (Subscription, User)) for item in changed):
+        g.pop("live_subscriptions", None)
+        g.pop("memberships", None)
+
+
+def _live_subscriptions(user: User) -> list[Subscription]:
+    """The user's subscriptions in a live status, newest first."""
+    remembered = g.get("live_subscriptions", {}) if has_request_context() else {}
+    if user.id in remembered:
+        return remembered[user.id]
+    return list(
+        db.session.scalars(
+            select(Subscription)
+            .where(Subscription.user_id == user.id, Subscription.status.in_(LIVE_STATUSES))
+            .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+        )
+    )
 
 
 def has_paid_access(user: User | None) -> bool:

@@ -199,6 +199,13 @@ def site_version() -> int:
     return version
 
 
+def remember_site_version(version: int | None) -> None:
+    """Keep a site version read along with another row (the session, the article) for the
+    rest of the request, so that `site_version` costs no statement of its own."""
+    if has_app_context() and "site_version" not in g:
+        g.site_version = version or 0
+
+
 @lru_cache(maxsize=1)
 def _site_version_statement():
     return select(CacheVersion.version).where(CacheVersion.name == SITE)

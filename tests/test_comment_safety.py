@@ -234,8 +234,10 @@ def test_article_page_statements_do_not_grow_with_comments(
     client = app.test_client()
     if signed_in_reader:
         login(client, authors[0].email)
-    # Warm-up: settings cache and the session's activity stamp.
+    # Warm-up: settings cache, the session's activity stamp, and what each process keeps per
+    # story (its tags and its empty comment box), as on a running site.
     client.get("/articles/small")
+    client.get("/articles/large")
     few = _statements_for(client, "/articles/small")
     many = _statements_for(client, "/articles/large")
     print(f"statements per article page: {few} (5 comments), {many} (500 comments)")

@@ -1,7 +1,13 @@
 """Article queries for the reading pages."""
 
+import time
+from collections import OrderedDict
+from typing import NamedTuple
+
+from flask import current_app
 from sqlalchemy import select
 
+from membership.cache import site_version
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Section, Tag
 from membership.models.types import utcnow
@@ -16,8 +22,50 @@ def published_articles():
     )
 
 
+# Kept per process: what every page shows and that changes only with a version.
+NAVIGATION_SECONDS = 15
+TAGS_KEPT = 1024
+
+
+class Link(NamedTuple):
+    """A section or tag as the pages link to it."""
+
+    slug: str
+    name: str
+
+
 def sections() -> list[Section]:
     return list(db.session.scalars(select(Section).order_by(Section.position, Section.name)))
+
+
+def navigation_sections() -> list[Link]:
+    """The sections in the header of every page, kept per process under the site version.
+
+    Sections change only with the seed command, which bumps the site version;
+    `NAVIGATION_SECONDS` bounds how long a change made straight in the database goes unseen.
+    """
+    kept = current_app.extensions.setdefault("navigation", {"version": None, "at": 0.0})
+    version = site_version()
+    if kept["version"] != version or time.monotonic() - kept["at"] > NAVIGATION_SECONDS:
+        kept["links"] = [Link(section.slug, section.name) for section in sections()]
+        kept["version"], kept["at"] = version, time.monotonic()
+    return kept["links"]
+
+
+def tags_of(article: Article) -> list[Link]:
+    """The story's tags, kept per process under (article, version): tags change only when the
+    story is saved, which bumps its version."""
+    version = article.version
+    if not isinstance(version, int):  # a version bump not yet flushed: read it as it is
+        return [Link(tag.slug, tag.name) for tag in article.tags]
+    kept: OrderedDict = current_app.extensions.setdefault("article_tags", OrderedDict())
+    key = (article.id, version)
+    links = kept.get(key)
+    if links is None:
+        links = kept[key] = [Link(tag.slug, tag.name) for tag in article.tags]
+        while len(kept) > TAGS_KEPT:
+            kept.popitem(last=False)
+    return links
 
 
 def published_in_section(section: Section):

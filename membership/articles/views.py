@@ -1,6 +1,6 @@
 """Reading the portal: home, sections, tags, article pages, health check."""
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select, text
@@ -9,7 +9,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from membership.access import may_read
 from membership.articles import services
 from membership.articles.rendering import render_markdown
-from membership.cache import cached_fragment, fresh_seconds, site_version
+from membership.cache import (
+    cached_fragment,
+    fresh_seconds,
+    remember_site_version,
+    site_version,
+    site_version_column,
+)
 from membership.comments.discussion import discussion_markup
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Section, Tag
@@ -22,7 +28,14 @@ bp = Blueprint("articles", __name__)
 @bp.app_context_processor
 def navigation() -> dict:
     """Sections for the header on every page."""
-    return {"nav_sections": services.sections}
+    return {"nav_sections": services.navigation_sections}
+
+
+@bp.before_request
+def load_reader_first() -> None:
+    """Load the signed-in reader before anything else: the session loader reads the site
+    version in its own statement, which spares the listing and the navigation a query."""
+    current_user.is_authenticated  # noqa: B018  (evaluated for its side effect)
 
 
 def _listing(query, **context) -> Markup:
@@ -76,13 +89,19 @@ def article(slug: str):
 
 
 def published_article_or_404(slug: str) -> Article:
-    return db.first_or_404(
-        select(Article).where(
+    """The published story (with its section), and the site version in the same statement."""
+    row = db.session.execute(
+        select(Article, site_version_column()).where(
             Article.slug == slug,
             Article.status == ArticleStatus.PUBLISHED,
             Article.published_at <= utcnow(),
         )
-    )
+    ).first()
+    if row is None:
+        abort(404)
+    found, site = row
+    remember_site_version(site)
+    return found
 
 
 def render_article(
@@ -109,6 +128,7 @@ def render_article(
     page = render_template(
         "articles/article.html",
         article=found,
+        tags=services.tags_of(found),
         body=body,
         readable=readable,
         discussion_html=discussion,

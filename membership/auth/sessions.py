@@ -3,13 +3,16 @@
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app, flash, g, has_app_context, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 
+from membership.access import LIVE_STATUSES, remember_live_subscriptions
+from membership.cache import remember_site_version, site_version_column
 from membership.extensions import db
-from membership.models import User, UserSession
+from membership.models import Subscription, Tier, User, UserSession
 from membership.models.types import utcnow
 
 SESSION_KEY = "sid"
@@ -91,19 +94,44 @@ def _expired(record: UserSession, user: User, now: datetime) -> bool:
     return record.last_seen_at + _idle_timeout(user) <= now
 
 
+@lru_cache(maxsize=1)
+def _session_statement():
+    """The session row, its user, the user's live subscriptions with their tiers (usually none
+    or one, so one or two rows) and the site version: what every signed-in page needs before
+    it renders (the gate, the membership banner, the navigation), in one round trip."""
+    return (
+        select(UserSession, User, Subscription, Tier, site_version_column())
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(
+            Subscription,
+            and_(Subscription.user_id == User.id, Subscription.status.in_(LIVE_STATUSES)),
+        )
+        .outerjoin(Tier, Tier.id == Subscription.tier_id)
+        .where(
+            UserSession.token_hash == bindparam("token_hash"),
+            UserSession.user_id == bindparam("user_id"),
+        )
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc())
+    )
+
+
 def load_user_from_session(user_id: str) -> User | None:
     """Flask-Login's user loader: the cookie counts only while its server-side row is valid."""
     token = session.get(SESSION_KEY)
     if not token or not user_id.isdigit():
         return None
-    row = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _digest(token), UserSession.user_id == int(user_id))
-    ).first()
-    if row is None:
+    rows = db.session.execute(
+        _session_statement(), {"token_hash": _digest(token), "user_id": int(user_id)}
+    ).all()
+    if not rows:
         return None
-    record, user = row
+    record, user, _subscription, _tier, site = rows[0]
+    remember_live_subscriptions(
+        user,
+        [row[2] for row in rows if row[2] is not None],
+        [row[3] for row in rows if row[3] is not None],
+    )
+    remember_site_version(site)
     now = utcnow()
     if record.revoked_at is not None and user.is_suspended:
         _explain_suspension(user)
