@@ -1,9 +1,11 @@
 """Reading the portal: home, sections, tags, article pages, health check."""
 
+from functools import lru_cache
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from membership.access import may_read
@@ -88,14 +90,20 @@ def article(slug: str):
     return render_article(published_article_or_404(slug))
 
 
+@lru_cache(maxsize=1)
+def _published_article_statement():
+    """Built once: every article page runs it."""
+    return select(Article, site_version_column()).where(
+        Article.slug == bindparam("slug"),
+        Article.status == ArticleStatus.PUBLISHED,
+        Article.published_at <= bindparam("now"),
+    )
+
+
 def published_article_or_404(slug: str) -> Article:
     """The published story (with its section), and the site version in the same statement."""
     row = db.session.execute(
-        select(Article, site_version_column()).where(
-            Article.slug == slug,
-            Article.status == ArticleStatus.PUBLISHED,
-            Article.published_at <= utcnow(),
-        )
+        _published_article_statement(), {"slug": slug, "now": utcnow()}
     ).first()
     if row is None:
         abort(404)
@@ -115,7 +123,6 @@ def render_article(
     """The article page; the comment views reuse it to show a refused or invalid comment."""
     viewer = current_user if current_user.is_authenticated else None
     readable = may_read(viewer, found)
-    body = render_markdown(found.body) if readable else None
     discussion = discussion_markup(
         found,
         viewer,
@@ -128,13 +135,38 @@ def render_article(
     page = render_template(
         "articles/article.html",
         article=found,
-        tags=services.tags_of(found),
-        body=body,
-        readable=readable,
+        story_html=story_html(found, readable, signed_in=viewer is not None),
         discussion_html=discussion,
         preview=preview,
     )
     return page, status
+
+
+STORIES_KEPT = 256
+
+
+def story_html(found: Article, readable: bool, *, signed_in: bool) -> Markup:
+    """The story (headline, byline, tags, body or invitation), kept per process under its
+    version and the site version: every edit, publication or section change gives a new key."""
+    version = found.version
+    key = (found.id, version, site_version(), readable, signed_in)
+    stories: dict = current_app.extensions.setdefault("stories", {})
+    html = stories.get(key) if isinstance(version, int) else None
+    if html is None:
+        html = Markup(  # noqa: S704  (rendered by Jinja with autoescaping)
+            render_template(
+                "articles/_story.html",
+                article=found,
+                tags=services.tags_of(found),
+                body=render_markdown(found.body) if readable else None,
+                readable=readable,
+            )
+        )
+        if isinstance(version, int):
+            if len(stories) >= STORIES_KEPT:
+                stories.clear()
+            stories[key] = html
+    return html
 
 
 @bp.route("/healthz")
