@@ -15,6 +15,7 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -187,6 +188,8 @@ def register_request_hooks(app: Flask) -> None:
         _rollback_quietly()
         return _error_page(500, InternalServerError()), 500
 
+    app.add_template_global(static_url)
+
     @app.context_processor
     def template_globals() -> dict:
         from membership.access import membership_of
@@ -199,6 +202,16 @@ def register_request_hooks(app: Flask) -> None:
             # e.g. the failed-payment banner, whose form continues to Stripe
             "use_csp_sources": use_csp_sources,
         }
+
+
+def static_url(filename: str) -> str:
+    """`url_for("static", ...)`, built once per file and process: every page links the same
+    stylesheets and scripts, and the app is mounted at one place for its whole life."""
+    urls: dict = current_app.extensions.setdefault("static_urls", {})
+    url = urls.get(filename)
+    if url is None:
+        url = urls[filename] = url_for("static", filename=filename)
+    return url
 
 
 def database_unavailable(error: BaseException) -> bool:

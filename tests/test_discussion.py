@@ -512,3 +512,46 @@ def test_a_comments_address_leads_to_the_page_that_shows_it(people, article):
         location = visitor.get(f"/comments/{comment.id}").headers["Location"]
         assert location == f"{ARTICLE_URL}?cpage=2#c{comment.id}"
         assert f'id="c{comment.id}"' in visitor.get(location).get_data(as_text=True)
+
+
+SUBMISSION = re.compile(r'name="submission_id" type="hidden" value="([^"]*)"')
+
+
+def test_the_comment_box_kept_per_process_carries_each_readers_own_token(people, article):
+    """The empty comment box is rendered once and reused: each reader's copy still holds their
+    own CSRF token (the one their session signs) and a new submission id on every load, so a
+    form posted from either page is accepted once."""
+    rita, omar = people["rita"], people["omar"]
+    pages = [client.get(ARTICLE_URL).get_data(as_text=True) for client in (rita, omar, rita)]
+    for page in pages:
+        assert "placeholder-" not in page
+        assert len(set(TOKEN.findall(page))) == 1, "the comment box uses the page's one token"
+    assert TOKEN.search(pages[0]).group(1) != TOKEN.search(pages[1]).group(1)
+    submissions = [SUBMISSION.search(page).group(1) for page in pages]
+    assert len(set(submissions)) == 3 and all(len(s) == 32 for s in submissions)
+    for client, page, body in ((omar, pages[1], "From Omar's page"), (rita, pages[2], "Rita's")):
+        fields = {
+            "csrf_token": TOKEN.search(page).group(1),
+            "submission_id": SUBMISSION.search(page).group(1),
+            "body": body,
+        }
+        assert client.post(f"{ARTICLE_URL}/comments", data=fields).status_code == 302
+        assert client.post(f"{ARTICLE_URL}/comments", data=fields).status_code == 302
+    bodies = db.session.scalars(select(Comment.body).order_by(Comment.id)).all()
+    assert bodies == ["From Omar's page", "Rita's"], "each form posted once"
+
+
+def test_a_visitor_is_invited_and_a_reader_who_must_confirm_is_named(
+    people, article, make_user, login
+):
+    """The reason there is no comment box is shared; "confirm your email" names the reader."""
+    visitor = people["visitor"].get(ARTICLE_URL).get_data(as_text=True)
+    assert "Sign in" in visitor and 'name="csrf_token"' not in visitor
+    clients = {}
+    for email in ("new1@example.org", "new2@example.org"):
+        make_user(email, confirmed=False)
+        clients[email] = people["rita"].application.test_client()
+        assert login(clients[email], email).status_code == 302
+    for email in ("new1@example.org", "new2@example.org", "new1@example.org"):
+        page = clients[email].get(ARTICLE_URL).get_data(as_text=True)
+        assert f"We sent a link to {email}" in page

@@ -4,7 +4,7 @@ import time
 from collections import OrderedDict
 from typing import NamedTuple
 
-from flask import current_app
+from flask import current_app, url_for
 from sqlalchemy import select
 
 from membership.cache import site_version
@@ -32,6 +32,7 @@ class Link(NamedTuple):
 
     slug: str
     name: str
+    url: str = ""
 
 
 def sections() -> list[Section]:
@@ -47,7 +48,10 @@ def navigation_sections() -> list[Link]:
     kept = current_app.extensions.setdefault("navigation", {"version": None, "at": 0.0})
     version = site_version()
     if kept["version"] != version or time.monotonic() - kept["at"] > NAVIGATION_SECONDS:
-        kept["links"] = [Link(section.slug, section.name) for section in sections()]
+        kept["links"] = [
+            Link(section.slug, section.name, url_for("articles.section", slug=section.slug))
+            for section in sections()
+        ]
         kept["version"], kept["at"] = version, time.monotonic()
     return kept["links"]
 

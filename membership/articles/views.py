@@ -1,11 +1,12 @@
 """Reading the portal: home, sections, tags, article pages, health check."""
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Select, bindparam, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from membership.access import may_read
@@ -40,15 +41,16 @@ def load_reader_first() -> None:
     current_user.is_authenticated  # noqa: B018  (evaluated for its side effect)
 
 
-def _listing(query, **context) -> Markup:
+def _listing(query: Callable[[], Select], **context) -> Markup:
     """A listing's content, the same for every reader: cached under the site version, which
-    every publication, unpublication or edit of a listed story bumps."""
+    every publication, unpublication or edit of a listed story bumps. `query` builds the
+    statement, only when the listing is rendered."""
     number = page_number()
     view_args = tuple(sorted((request.view_args or {}).items()))
 
     def build() -> str:
         page = db.paginate(
-            query,
+            query(),
             page=number,
             per_page=current_app.config["ARTICLES_PER_PAGE"],
             error_out=False,
@@ -63,7 +65,7 @@ def _listing(query, **context) -> Markup:
 @bp.route("/")
 def home():
     """The latest stories, paginated."""
-    listing = _listing(services.published_articles())
+    listing = _listing(services.published_articles)
     return render_template("articles/list.html", listing_html=listing)
 
 
@@ -71,7 +73,9 @@ def home():
 def section(slug: str):
     """The latest stories of one section."""
     found = db.first_or_404(select(Section).where(Section.slug == slug))
-    listing = _listing(services.published_in_section(found), heading=found.name, intro=found)
+    listing = _listing(
+        lambda: services.published_in_section(found), heading=found.name, intro=found
+    )
     return render_template("articles/list.html", listing_html=listing, heading=found.name)
 
 
@@ -80,7 +84,7 @@ def tag(slug: str):
     """The latest stories with one tag."""
     found = db.first_or_404(select(Tag).where(Tag.slug == slug))
     heading = f"Tagged: {found.name}"
-    listing = _listing(services.published_with_tag(found), heading=heading)
+    listing = _listing(lambda: services.published_with_tag(found), heading=heading)
     return render_template("articles/list.html", listing_html=listing, heading=heading)
 
 

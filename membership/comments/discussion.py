@@ -42,7 +42,7 @@ from membership.comments.queries import (
     load_discussion,
     load_viewer_marks,
 )
-from membership.comments.services import EDIT_WINDOW, Gate, comment_gate
+from membership.comments.services import EDIT_WINDOW, Gate, GateReason, comment_gate
 from membership.extensions import db
 from membership.models import Article, Comment, CommentStatus, User
 from membership.models.types import utcnow
@@ -252,9 +252,17 @@ def personal_for(
         if viewer.is_staff:
             classes.append("is-staff")
         personal.classes = "".join(f" {name}" for name in classes)
-    fresh = comment_form is FRESH_COMMENT_BOX and gate.allowed and not comment_error
-    if fresh and not marks.pending and personal.csrf_token:
-        personal.form_html = fresh_comment_box(article, gate, clean_sort(sort), personal.csrf_token)
+    # The box most pages show is the same for every reader in the same place: an empty comment
+    # box, or the reason there is none (except "confirm your email", which names the reader).
+    unchanged = (
+        comment_form is FRESH_COMMENT_BOX
+        if gate.allowed
+        else comment_form is None and gate.reason != GateReason.UNCONFIRMED
+    )
+    if unchanged and not comment_error and not marks.pending:
+        personal.form_html = usual_comment_box(
+            article, gate, clean_sort(sort), personal.csrf_token or ""
+        )
         return personal
     if comment_form is FRESH_COMMENT_BOX:
         comment_form = CommentForm(formdata=None)
@@ -270,23 +278,25 @@ def personal_for(
     return personal
 
 
-# An empty comment box, as most pages show it: rendered once per (story, sort) and process,
-# with placeholders for the page's CSRF token and the form's fresh submission id.
+# The usual comment box: rendered once per (story, sort, gate) and process, with placeholders
+# for the page's CSRF token and the form's fresh submission id.
 FRESH_COMMENT_BOX = object()
 _TOKEN_PLACEHOLDER = "csrf-token-placeholder-2f0c1d"  # noqa: S105  (a marker, not a secret)
 _SUBMISSION_PLACEHOLDER = "submission-id-placeholder-9a7e4b"
 COMMENT_BOXES_KEPT = 1024
 
 
-def fresh_comment_box(article: Article, gate: Gate, sort: str, csrf_token: str) -> str:
-    """The comment box with nothing typed yet, for a reader who may comment."""
+def usual_comment_box(article: Article, gate: Gate, sort: str, csrf_token: str) -> str:
+    """The comment box with nothing typed yet, or why this reader cannot comment."""
     boxes: dict = current_app.extensions.setdefault("comment_boxes", {})
-    key = (article.slug, sort)
+    key = (article.slug, sort, gate)
     html = boxes.get(key)
     if html is None:
-        form = CommentForm(formdata=None)
-        form.csrf_token.current_token = _TOKEN_PLACEHOLDER
-        form.submission_id.data = _SUBMISSION_PLACEHOLDER
+        form = None
+        if gate.allowed:
+            form = CommentForm(formdata=None)
+            form.csrf_token.current_token = _TOKEN_PLACEHOLDER
+            form.submission_id.data = _SUBMISSION_PLACEHOLDER
         html = render_template(
             "comments/_viewer.html",
             article=article,
