@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from functools import lru_cache
 from pathlib import Path
@@ -79,17 +80,97 @@ def _call(method: str, *args: Any, default: Any) -> Any:
 
 
 def lookup(key: str) -> tuple[Any, bool]:
-    """(value, fresh) for a key; (None, False) when absent or unreadable."""
-    entry = _call("get", key, default=None)
-    if not isinstance(entry, tuple) or len(entry) != 2:
-        return None, False
+    """(value, fresh) for a key; (None, False) when absent or unreadable.
+
+    A fresh entry this process read or stored lately is answered from its own memory: the key
+    holds every version the value depends on, so a copy can only be as old as its "fresh
+    until", exactly like the shared one; it spares the busiest pages a Redis round trip (or a
+    file read) and the unpickling of a large page.
+    """
+    entry = _local_get(key)
+    if entry is None:
+        entry = _call("get", key, default=None)
+        if not isinstance(entry, tuple) or len(entry) != 2:
+            return None, False
+        _local_put(key, entry)
     fresh_until, value = entry
     return value, time.time() < fresh_until
 
 
 def store(key: str, value: Any, timeout: int) -> None:
     """Keep `value` fresh for `timeout` seconds, and servable while a rebuild runs after that."""
-    _call("set", key, (time.time() + timeout, value), timeout * STALE_FACTOR, default=False)
+    entry = (time.time() + timeout, value)
+    _local_put(key, entry)
+    _call("set", key, entry, timeout * STALE_FACTOR, default=False)
+
+
+# --- this process's copies of fresh entries ------------------------------------------------
+
+LOCAL_BYTES = 24 * 1024 * 1024  # per process: a discussion page is about 100 to 300 kB
+
+
+class _LocalCopies:
+    """Fresh entries, least recently used first, within `LOCAL_BYTES` of text.
+
+    Not locked: gunicorn's sync workers serve one request at a time; under a threaded server a
+    race can only misjudge the total size a little.
+    """
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[str, tuple[float, Any, int]] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: str) -> tuple[float, Any] | None:
+        entry = self.entries.get(key)
+        if entry is None or time.time() >= entry[0]:
+            return None
+        with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
+            self.entries.move_to_end(key)
+        return entry[0], entry[1]
+
+    def put(self, key: str, fresh_until: float, value: Any) -> None:
+        size = _size_of(value)
+        if time.time() >= fresh_until or size > LOCAL_BYTES // 8:
+            return
+        self.discard(key)
+        self.entries[key] = (fresh_until, value, size)
+        self.size += size
+        while self.size > LOCAL_BYTES and self.entries:
+            self.discard(next(iter(self.entries)))
+
+    def discard(self, key: str) -> None:
+        with contextlib.suppress(KeyError):
+            self.size -= self.entries.pop(key)[2]
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.size = 0
+
+
+def _size_of(value: Any) -> int:
+    """About how much memory a cached value holds: its text (a page is stored as (body, type))."""
+    if isinstance(value, tuple):
+        return sum(_size_of(part) for part in value)
+    return len(value) if isinstance(value, str | bytes) else 64
+
+
+def _local_copies() -> _LocalCopies:
+    """This app's copies (one app per process in production; tests make many)."""
+    return current_app.extensions.setdefault("cache_local_copies", _LocalCopies())
+
+
+def _local_get(key: str) -> tuple[float, Any] | None:
+    """This process's copy of an entry, only while it is fresh (then the shared one decides)."""
+    return _local_copies().get(key)
+
+
+def _local_put(key: str, entry: tuple[float, Any]) -> None:
+    _local_copies().put(key, *entry)
+
+
+def forget_local_copies() -> None:
+    """Drop this process's copies (tests that change the shared cache behind its back)."""
+    _local_copies().clear()
 
 
 def claim(key: str) -> bool:

@@ -151,6 +151,7 @@ def test_an_expired_copy_is_served_while_one_worker_rebuilds(app):
     shared.store(key, "old copy", 30)
     # Expire it by hand: fresh-until in the past, still stored.
     shared.cache.set(key, (time.time() - 1, "old copy"), 300)
+    shared.forget_local_copies()  # as another worker, which has no fresh copy of its own
     assert shared.claim(key), "the first worker takes the rebuild"
     assert shared.cached_fragment(("stale", 1), lambda: "new copy", 30) == "old copy"
     shared.release(key)
@@ -209,3 +210,37 @@ def test_a_lock_left_by_a_dead_worker_is_taken_over(app):
     assert shared.cached_fragment(("orphan", 1), build, 30) == "<p>built</p>"
     assert shared.cached_fragment(("orphan", 1), build, 30) == "<p>built</p>"
     assert len(builds) == 1, "built once, then served from the cache"
+
+
+def test_a_fresh_copy_is_answered_from_the_process_and_a_new_version_is_not(app):
+    """The process keeps fresh entries it read or stored: the next request needs no trip to
+    the shared cache. A write changes the versions, hence the key: nothing old is answered."""
+    builds = []
+
+    def build(version):
+        builds.append(version)
+        return f"<p>version {version}</p>"
+
+    assert shared.cached_fragment(("local", 1), lambda: build(1), 30) == "<p>version 1</p>"
+    shared.cache.delete(shared.make_key("fragment", "local", 1))
+    assert shared.cached_fragment(("local", 1), lambda: build(1), 30) == "<p>version 1</p>"
+    assert builds == [1], "answered from the process's own copy"
+    assert shared.cached_fragment(("local", 2), lambda: build(2), 30) == "<p>version 2</p>"
+    assert builds == [1, 2]
+
+
+def test_an_expired_local_copy_is_not_answered(app, monkeypatch):
+    assert shared.cached_fragment(("ageing", 1), lambda: "first", 30) == "first"
+    later = time.time() + 31
+    monkeypatch.setattr(shared.time, "time", lambda: later)
+    assert shared.cached_fragment(("ageing", 1), lambda: "rebuilt", 30) == "rebuilt"
+
+
+def test_the_process_keeps_a_bounded_amount_of_copies(app, monkeypatch):
+    monkeypatch.setattr(shared, "LOCAL_BYTES", 1_000_000)
+    for number in range(40):
+        shared.store(shared.make_key("fragment", "big", number), "x" * 100_000, 30)
+    copies = shared._local_copies()
+    assert copies.size <= 1_000_000 and len(copies.entries) == 10
+    newest = shared.make_key("fragment", "big", 39)
+    assert shared.lookup(newest) == ("x" * 100_000, True)
