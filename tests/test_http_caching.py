@@ -186,3 +186,35 @@ def test_staff_sessions_are_stamped_often_enough_for_their_idle_timeout(admin_cl
     _age_session(31)
     response = admin_client.get("/admin")
     assert response.status_code == 302, "31 minutes idle: signed out"
+
+
+def _in_transaction(dbapi_connection) -> bool:
+    if hasattr(dbapi_connection, "in_transaction"):  # sqlite3
+        return dbapi_connection.in_transaction
+    from psycopg.pq import TransactionStatus
+
+    return dbapi_connection.info.transaction_status != TransactionStatus.IDLE
+
+
+@pytest.mark.parametrize(
+    ("path", "reading"), [("/articles/harbor-story", True), ("/", True), ("/account", False)]
+)
+def test_reading_pages_run_without_a_transaction(signed_in, story, path, reading):
+    """A reading page's statements run in autocommit: PostgreSQL gets no BEGIN and no ROLLBACK
+    round trips. Other pages keep their transaction."""
+    signed_in.get(path)
+    states: list[bool] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        states.append(_in_transaction(conn.connection.dbapi_connection))
+
+    event.listen(db.engine, "after_cursor_execute", record)
+    try:
+        assert signed_in.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "after_cursor_execute", record)
+    assert states, "the page read something"
+    if reading:
+        assert not any(states), states
+    elif db.engine.dialect.name == "postgresql":  # pysqlite opens transactions only for writes
+        assert all(states), states
