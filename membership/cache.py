@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cachelib import FileSystemCache
 from flask import current_app, g, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -140,10 +141,9 @@ def release(key: str) -> None:
 
 def _lock_directory() -> Path | None:
     """Where the file cache keeps its rebuild locks (beside its entries); None for Redis."""
-    config = current_app.config
-    if config.get("CACHE_TYPE") not in ("FileSystemCache", "filesystem"):
+    if not isinstance(cache.cache, FileSystemCache):
         return None
-    directory = Path(config["CACHE_DIR"] + "-locks")
+    directory = Path(current_app.config["CACHE_DIR"] + "-locks")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 

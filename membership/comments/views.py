@@ -22,11 +22,8 @@ from markupsafe import Markup
 from membership.articles.views import published_article_or_404, render_article
 from membership.comments import services
 from membership.comments.discussion import (
-    initials,
-    like_button,
     reply_form_html,
     reply_parent,
-    report_link,
     threads_markup,
 )
 from membership.comments.forms import ButtonForm, CommentForm, EditCommentForm, ReportForm
@@ -48,9 +45,6 @@ from membership.web import FRIENDLY_ERRORS
 
 bp = Blueprint("comments", __name__)
 bp.add_app_template_filter(render_comment, "comment_html")
-bp.add_app_template_filter(initials, "initials")
-bp.add_app_template_global(like_button)
-bp.add_app_template_global(report_link)
 
 
 def _user_key() -> str:
