@@ -14,7 +14,8 @@ the production settings and the embedded cache, as in `make bench`. It prints:
   (`load_discussion`), CPU ms per call;
 - comment POSTs by distinct readers: CPU ms per POST and SQL statements per POST.
 
-`--profile` writes cProfile statistics of the rebuild rounds (read them with `pstats`).
+`--profile` and `--profile-posts` write cProfile statistics (CPU time, not wall time) of the
+rebuild rounds and of the POSTs; read them with `pstats`.
 """
 
 from __future__ import annotations
@@ -137,13 +138,24 @@ def comment_posts(app, slug: str, posters: list[tuple[str, str]]) -> dict:
     def before(conn, cursor, statement, parameters, context, executemany):
         statements.append(" ".join(statement.split()))
 
+    ends: list[str] = []  # COMMIT and ROLLBACK: round trips the statement count leaves out
+
+    def commit(conn):
+        ends.append("commit")
+
+    def rollback(conn):
+        ends.append("rollback")
+
     name = app.config["SESSION_COOKIE_NAME"]
     client = app.test_client(use_cookies=False)
-    counts, cpu = [], []
+    counts, cpu, transactions = [], [], []
     event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", commit)
+    event.listen(engine, "rollback", rollback)
     try:
         for i, (cookie, csrf) in enumerate(posters):
             statements.clear()
+            ends.clear()
             started = time.process_time()
             response = client.post(
                 f"/articles/{slug}/comments",
@@ -156,14 +168,53 @@ def comment_posts(app, slug: str, posters: list[tuple[str, str]]) -> dict:
             if i >= 3:
                 cpu.append(elapsed)
                 counts.append(len(statements))
+                transactions.append(tuple(ends))
     finally:
         event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "commit", commit)
+        event.remove(engine, "rollback", rollback)
     return {
         "posts": len(cpu),
         "cpu_ms_median": round(statistics.median(cpu), 2),
         "statements": sorted(set(counts)),
+        "transaction_ends": sorted(set(transactions)),
         "last_statements": [s[:140] for s in statements],
     }
+
+
+def readers_while_posting(app, env: dict, workdir: Path, slug: str, posters, seconds) -> dict:
+    """The bench row: wrk reads the story (anonymous, as served) while a thread posts."""
+    from bench import loadgen
+    from bench.run import Gunicorn, http_request
+
+    app_env = {**os.environ, **env, **raised_limits(app), "APP_ENV": "production"}
+    app_env.update({"REDIS_URL": "", "FLASK_BENCHMARK_HELLO": "true"})
+    server = Gunicorn(app_env, workdir).start()
+    try:
+        path = f"http://127.0.0.1:{server.port}/articles/{slug}"
+        options = {"workdir": workdir, "connections": 32, "threads": 2}
+        loadgen.run(path, duration=2, **options)
+        server.drain()
+        name = app.config["SESSION_COOKIE_NAME"]
+        if os.environ.get("LIVE_WITHOUT_POSTS"):  # the same reads, for comparison
+            posters = []
+        poster = scenarios.Poster(lambda *a: http_request(server.port, *a), slug, posters, name)
+        ticks, served = server.cpu_ticks(), server.served()
+        poster.start()
+        try:
+            measured = loadgen.run(path, duration=seconds, **options)
+        finally:
+            poster.stop.set()
+            poster.join()
+        server.drain()
+        answered = max(server.served() - served - 1, 1)
+        measured["worker_cpu_ms"] = (
+            (server.cpu_ticks() - ticks) * 1000 / os.sysconf("SC_CLK_TCK") / answered
+        )
+        measured["comments_posted"] = sum(1 for status in poster.statuses if status == 302)
+        return measured
+    finally:
+        server.stop()
 
 
 def main() -> int:
@@ -172,7 +223,15 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--rounds", type=int, default=22)
     parser.add_argument("--posts", type=int, default=60)
-    parser.add_argument("--profile", help="write cProfile statistics of the rebuild rounds")
+    parser.add_argument(
+        "--live",
+        type=float,
+        default=0,
+        help="also run the bench row 'readers while one reader posts every second' for this "
+        "many seconds (gunicorn, 2 workers, wrk at 32 connections)",
+    )
+    parser.add_argument("--profile", help="write cProfile statistics (CPU time) of the rebuild")
+    parser.add_argument("--profile-posts", help="write cProfile statistics of the comment POSTs")
     options = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="membership-discussion-"))
@@ -184,11 +243,11 @@ def main() -> int:
         app.config.update({k.removeprefix("FLASK_"): v for k, v in raised_limits(app).items()})
         cookie_name = app.config["SESSION_COOKIE_NAME"]
         readers = data.reader_sessions
-        need = options.rounds + options.posts
+        need = options.rounds + options.posts + int(options.live) + 5
         if len(readers) < need:
             raise SystemExit(f"only {len(readers)} reader sessions, {need} needed")
         posters = forge_sessions(app, readers[:need])
-        profiler = cProfile.Profile() if options.profile else None
+        profiler = cProfile.Profile(time.process_time) if options.profile else None
         if profiler:
             profiler.enable()
         rebuild = scenarios.discussion_rebuild(
@@ -207,13 +266,33 @@ def main() -> int:
             f"shared discussion, 200 comments ({shared['shared_html_kib']} KiB): "
             f"{shared['build_ms']} ms CPU, of which load_discussion {shared['load_ms']} ms"
         )
+        profiler = cProfile.Profile(time.process_time) if options.profile_posts else None
+        if profiler:
+            profiler.enable()
         posts = comment_posts(app, data.slugs["hot"], posters[options.rounds :])
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(options.profile_posts)
         print(
             f"comment POST: {posts['cpu_ms_median']} ms CPU (median of {posts['posts']}), "
-            f"statements {posts['statements']}"
+            f"statements {posts['statements']}, transaction ends {posts['transaction_ends']}"
         )
         for statement in posts["last_statements"]:
             print(f"    {statement}")
+        if options.live:
+            live = readers_while_posting(
+                app,
+                env,
+                workdir,
+                data.slugs["live"],
+                posters[-int(options.live) - 5 :],
+                options.live,
+            )
+            print(
+                f"readers while posting: {live['rps']:.0f} req/s, p50 {live['p50_ms']:.0f} ms, "
+                f"p99 {live['p99_ms']:.0f} ms, {live['comments_posted']} comments posted, "
+                f"worker CPU {live['worker_cpu_ms']:.2f} ms/request"
+            )
     finally:
         if options.database == "postgresql":
             from membership.extensions import db

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 SITE = "site"
 LOCK_SECONDS = 10  # a rebuild holds its lock at most this long (a crashed worker's lock expires)
 WAIT_SECONDS = 1.0  # how long a request waits for another worker's first copy before building
-WAIT_STEP = 0.02
+WAIT_STEP = 0.005  # a rebuild takes a few ms: a waiting worker should not sleep much longer
 STALE_FACTOR = 10  # an expired entry stays servable (while one worker rebuilds) this many times
 OUTAGE_BACKOFF = 5.0
 

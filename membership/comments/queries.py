@@ -36,7 +36,7 @@ from membership.models import (
     CommentStatus,
     User,
 )
-from membership.models.types import utcnow
+from membership.models.types import UTCDateTime, utcnow
 
 PAGE_SIZE = 50
 MAX_FEATURED = 5
@@ -221,21 +221,30 @@ def load_comment_row(comment_id: int) -> Row | None:
     return db.session.connection().execute(statement).first()
 
 
+@lru_cache(maxsize=1)
+def _threads_before_statement() -> Select:
+    """Built once (a comment POST runs it): shown threads before a given one, oldest first."""
+    created_at = bindparam("created_at", type_=UTCDateTime)
+    thread_id = bindparam("thread_id", type_=Integer)
+    return select(func.count(Comment.id)).where(
+        Comment.article_id == bindparam("article_id", type_=Integer),
+        Comment.thread_id.is_(None),
+        _shown(),
+        or_(
+            Comment.created_at < created_at,
+            and_(Comment.created_at == created_at, Comment.id < thread_id),
+        ),
+    )
+
+
 def page_of(comment: Comment) -> int:
     """The page (oldest first) that shows the comment's thread: where its address leads."""
     thread = comment
     if comment.thread_id is not None:
         thread = db.session.get(Comment, comment.thread_id) or comment
     before = db.session.scalar(
-        select(func.count(Comment.id)).where(
-            Comment.article_id == comment.article_id,
-            Comment.thread_id.is_(None),
-            _shown(),
-            or_(
-                Comment.created_at < thread.created_at,
-                and_(Comment.created_at == thread.created_at, Comment.id < thread.id),
-            ),
-        )
+        _threads_before_statement(),
+        {"article_id": comment.article_id, "created_at": thread.created_at, "thread_id": thread.id},
     )
     return before // PAGE_SIZE + 1
 

@@ -166,6 +166,11 @@ def post(slug: str):
         db.session.rollback()
         return _post_refused(article, error.status, comment_form=form, comment_error=error.message)
     held = comment.status == "pending"
+    back = None
+    if created and not in_place():
+        # The page of the redirect is counted in this transaction, which sees the new comment:
+        # counted after the commit, it would open a second transaction (two more round trips).
+        back = _back_to(comment, article, just_counted=True)
     if created:
         # Nothing read after this commit changes in the answer, so the signed-in user and the
         # article need not be selected again once it expires them.
@@ -187,7 +192,7 @@ def post(slug: str):
         flash("Thank you. Your comment will appear once a moderator has read it.", "info")
     elif created:
         flash("Your comment is posted.", "success")
-    return _back_to(comment, article, just_counted=created)
+    return back or _back_to(comment, article)
 
 
 def _post_refused(article: Article, status: int, **personal):
