@@ -115,11 +115,14 @@ def _likes(count: int) -> str:
     return f"{count} like{'' if count == 1 else 's'}"
 
 
+@lru_cache(maxsize=2048)
 def comment_block(row, reply_link: str | None) -> str:
     """One comment (or the placeholder of a hidden one that has replies).
 
     `reply_link` is the discussion's Reply link with `{id}` for the comment id, or None when
-    the discussion takes no comments.
+    the discussion takes no comments. The HTML depends on nothing but the row (every column
+    shown, badges included) and the link, so each worker keeps the latest few thousand: a
+    rebuild after one new comment builds one block and finds the others.
     """
     comment_id = row.id
     name = row.author_name

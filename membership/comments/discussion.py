@@ -24,7 +24,7 @@ time in `<time datetime>`, so cached HTML never shows a stale "just now".
 
 from dataclasses import dataclass, field
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
@@ -59,6 +59,8 @@ THREADS_START = "<!--threads-->"
 THREADS_END = "<!--/threads-->"
 # Replies shown under a thread before "Show N more replies".
 VISIBLE_REPLIES = 3
+# Stories whose visitor gate (see `visitor_form_html`) a worker keeps rendered.
+VISITOR_FORMS_KEPT = 1024
 
 
 @dataclass
@@ -234,6 +236,9 @@ def personal_for(
         if viewer.is_staff:
             classes.append("is-staff")
         personal.classes = "".join(f" {name}" for name in classes)
+    if viewer is None and comment_error is None:
+        personal.form_html = visitor_form_html(article, gate)
+        return personal
     personal.form_html = render_template(
         "comments/_viewer.html",
         article=article,
@@ -244,6 +249,25 @@ def personal_for(
         sort=clean_sort(sort),
     )
     return personal
+
+
+def visitor_form_html(article: Article, gate: Gate) -> str:
+    """What a visitor sees instead of the comment box ("Sign in to leave a comment", or why
+    comments are closed): the same for every visitor of a story, so rendered once per worker.
+
+    It is part of every anonymous page that is rendered, including each rebuild after a write.
+    """
+    forms = current_app.extensions.setdefault("visitor_comment_gates", {})
+    key = (request.script_root, article.slug, gate)
+    html = forms.get(key)
+    if html is None:
+        html = render_template(
+            "comments/_viewer.html", article=article, gate=gate, pending=(), sort="oldest"
+        )
+        if len(forms) >= VISITOR_FORMS_KEPT:
+            forms.clear()
+        forms[key] = html
+    return html
 
 
 def reply_form_html(article: Article, parent: Comment, sort: str, form=None, error=None) -> str:
