@@ -4,22 +4,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 
-from sqlalchemy import (
-    Integer,
-    String,
-    Text,
-    and_,
-    bindparam,
-    case,
-    delete,
-    false,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, case, delete, false, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from membership import audit
@@ -151,23 +137,6 @@ def _post_interval(user: User, now: datetime) -> timedelta:
     return NEW_ACCOUNT_POST_INTERVAL if now - user.created_at < NEW_ACCOUNT_AGE else POST_INTERVAL
 
 
-@lru_cache(maxsize=1)
-def _claim_statement():
-    """Built once: constructing this UPDATE cost about as much CPU as running it."""
-    now = bindparam("now", type_=UTCDateTime)
-    slot_free = or_(
-        User.last_comment_at.is_(None),
-        User.last_comment_at <= bindparam("free_since", type_=UTCDateTime),
-    )
-    return (
-        update(User)
-        .where(User.id == bindparam("user_id", type_=Integer))
-        .values(last_comment_at=case((slot_free, now), else_=User.last_comment_at))
-        .returning(User.last_comment_at)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def _claim_post_slot(user: User, now: datetime) -> datetime | None:
     """Lock the author's row and stamp `now` as their last post if the pace allows it.
 
@@ -176,48 +145,36 @@ def _claim_post_slot(user: User, now: datetime) -> datetime | None:
     returns the value the row holds afterwards: `now` when the slot was claimed, else the time
     of the reader's last post. A refused post rolls back, so the stamp never outlives it.
     """
-    free_since = now - _post_interval(user, now)
+    interval = _post_interval(user, now)
+    stamp = literal(now, UTCDateTime)
+    slot_free = or_(User.last_comment_at.is_(None), User.last_comment_at <= now - interval)
     return db.session.execute(
-        _claim_statement(), {"user_id": user.id, "now": now, "free_since": free_since}
+        update(User)
+        .where(User.id == user.id)
+        .values(last_comment_at=case((slot_free, stamp), else_=User.last_comment_at))
+        .returning(User.last_comment_at)
+        .execution_options(synchronize_session=False)
     ).scalar_one()
-
-
-@lru_cache(maxsize=2)
-def _earlier_or_duplicate_statement(with_submission: bool):
-    """Built once for each case (a form with or without a submission id)."""
-    same_submission = (
-        Comment.submission_id == bindparam("submission_id", type_=String)
-        if with_submission
-        else false()
-    )
-    # 1 for this form's earlier comment (sorted first), 0 for a duplicate (never NULL).
-    resubmitted = case((same_submission, 1), else_=0)
-    return (
-        select(Comment.id, resubmitted.label("resubmitted"))
-        .where(
-            Comment.author_id == bindparam("author_id", type_=Integer),
-            or_(
-                same_submission,
-                and_(
-                    Comment.body == bindparam("body", type_=Text),
-                    Comment.created_at > bindparam("since", type_=UTCDateTime),
-                ),
-            ),
-        )
-        .order_by(resubmitted.desc())
-        .limit(1)
-    )
 
 
 def _earlier_or_duplicate(
     user: User, body: str, submission_id: str | None, now: datetime
 ) -> tuple[Comment | None, bool]:
     """One query for both checks: (the comment this form already posted, is it a duplicate)."""
-    parameters = {"author_id": user.id, "body": body, "since": now - DUPLICATE_WINDOW}
-    if submission_id:
-        parameters["submission_id"] = submission_id
+    same_submission = Comment.submission_id == submission_id if submission_id else false()
+    # 1 for this form's earlier comment (sorted first), 0 for a duplicate (never NULL).
+    resubmitted = case((same_submission, 1), else_=0)
     row = db.session.execute(
-        _earlier_or_duplicate_statement(bool(submission_id)), parameters
+        select(Comment.id, resubmitted.label("resubmitted"))
+        .where(
+            Comment.author_id == user.id,
+            or_(
+                same_submission,
+                and_(Comment.body == body, Comment.created_at > now - DUPLICATE_WINDOW),
+            ),
+        )
+        .order_by(resubmitted.desc())
+        .limit(1)
     ).first()
     if row is None:
         return None, False
