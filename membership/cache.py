@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cachelib import FileSystemCache
 from flask import current_app, g, has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 SITE = "site"
 LOCK_SECONDS = 10  # a rebuild holds its lock at most this long (a crashed worker's lock expires)
 WAIT_SECONDS = 1.0  # how long a request waits for another worker's first copy before building
-WAIT_STEP = 0.02
+WAIT_STEP = 0.005  # a rebuild takes a few ms: a waiting worker should not sleep much longer
 STALE_FACTOR = 10  # an expired entry stays servable (while one worker rebuilds) this many times
 OUTAGE_BACKOFF = 5.0
 
@@ -221,10 +222,9 @@ def release(key: str) -> None:
 
 def _lock_directory() -> Path | None:
     """Where the file cache keeps its rebuild locks (beside its entries); None for Redis."""
-    config = current_app.config
-    if config.get("CACHE_TYPE") not in ("FileSystemCache", "filesystem"):
+    if not isinstance(cache.cache, FileSystemCache):
         return None
-    directory = Path(config["CACHE_DIR"] + "-locks")
+    directory = Path(current_app.config["CACHE_DIR"] + "-locks")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 

@@ -75,7 +75,8 @@ def cache_settings(redis_url: str, instance_path: str) -> dict:
             "CACHE_DEFAULT_TIMEOUT": 300,
         }
     return {
-        "CACHE_TYPE": "FileSystemCache",
+        # cachelib's FileSystemCache with cheaper bookkeeping (membership/filecache.py).
+        "CACHE_TYPE": "membership.filecache.FileCache",
         "CACHE_DIR": str(Path(instance_path) / "cache"),
         "CACHE_THRESHOLD": 2000,
         "CACHE_DEFAULT_TIMEOUT": 300,

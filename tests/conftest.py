@@ -332,7 +332,7 @@ def shared_cache_config(tmp_path, request):
     if not USING_POSTGRES:
         yield {
             "PAGE_CACHE_SECONDS": 30,
-            "CACHE_TYPE": "FileSystemCache",
+            "CACHE_TYPE": "membership.filecache.FileCache",
             "CACHE_DIR": str(tmp_path / "shared-cache"),
             "CACHE_THRESHOLD": 2000,
         }

@@ -243,3 +243,48 @@ def test_article_page_statements_do_not_grow_with_comments(
     print(f"statements per article page: {few} (5 comments), {many} (500 comments)")
     assert few == many, (few, many)
     assert many <= 10, many
+
+
+def test_a_commenters_name_is_escaped_wherever_the_discussion_shows_it(client, article, make_user):
+    """The byline, the avatar, the comment's label, "In reply to" and the featured list are
+    built in Python (comments/blocks.py): the name is text everywhere."""
+    name = '"><script>alert(1)</script><!--own:999-->'
+    author = make_user("author@example.org", display_name=name)
+    other = make_user("other@example.org", display_name="Olga")
+    start = utcnow() - timedelta(hours=1)
+    thread = Comment(article_id=article.id, author_id=other.id, body="First.", created_at=start)
+    db.session.add(thread)
+    db.session.flush()
+    reply = Comment(
+        article_id=article.id,
+        author_id=author.id,
+        thread_id=thread.id,
+        reply_to_id=thread.id,
+        body="A reply.",
+        created_at=start + timedelta(minutes=1),
+        featured_at=start,
+    )
+    db.session.add(reply)
+    db.session.flush()
+    db.session.add(
+        Comment(
+            article_id=article.id,
+            author_id=other.id,
+            thread_id=thread.id,
+            reply_to_id=reply.id,
+            body="An answer to the reply.",
+            created_at=start + timedelta(minutes=2),
+        )
+    )
+    thread.reply_count = 2
+    article.comment_count = 3
+    db.session.commit()
+    html = client.get("/articles/harbor-story").get_data(as_text=True)
+    discussion = html.split('id="comments"', 1)[1]
+    assert "<script>alert(1)" not in discussion
+    assert "<!--own:999-->" not in discussion, "a name cannot forge a personal mark"
+    escaped = "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--own:999--&gt;"
+    assert f'<strong class="comment-author">{escaped}</strong>' in discussion
+    assert f'aria-label="Comment by {escaped}"' in discussion
+    assert f'aria-label="Featured comment by {escaped}"' in discussion
+    assert f'<p class="in-reply-to">In reply to {escaped}</p>' in discussion

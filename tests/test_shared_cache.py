@@ -188,3 +188,20 @@ def test_viewer_marks_never_reach_the_shared_page(world):
             assert "Wren wrote these words" in page
             assert "/edit" not in page and "/delete" not in page and "Sign out" not in page
             assert 'name="csrf_token"' not in page
+
+
+def test_the_file_cache_prunes_to_its_threshold_without_a_counter_file(tmp_path):
+    """The embedded cache (membership/filecache.py) keeps its count in memory, no counter file,
+    and its periodic scan still prunes the directory down to the threshold."""
+    from membership.filecache import FileCache
+
+    store = FileCache(str(tmp_path), threshold=5)
+    for n in range(12):
+        store.set(f"page-{n}", n)
+    assert len(list(tmp_path.iterdir())) == 12  # between two scans, nothing is pruned
+    store._next_prune = 0.0  # the next store scans
+    store.set("page-12", 12)
+    names = {path.name for path in tmp_path.iterdir()}
+    assert len(names) <= 6
+    assert store.get("page-12") == 12
+    assert store._get_filename(store._fs_count_file).rsplit("/", 1)[1] not in names

@@ -1,9 +1,9 @@
 """Every CSS class a template uses has a rule in a stylesheet, or is a named hook.
 
-Runs over the whole templates/ folder (every feature's templates), so a class added without
-its styles fails here. Classes built at render time (`flash-{{ category }}`) cannot be read
-statically and are skipped; literal classes inside Jinja expressions (`{{ ' button-danger' if
-danger }}`) are checked.
+Runs over the whole templates/ folder (every feature's templates) and the HTML built in Python
+(`PYTHON_HTML`), so a class added without its styles fails here. Classes built at render time
+(`flash-{{ category }}`) cannot be read statically and are skipped; literal classes inside Jinja
+expressions (`{{ ' button-danger' if danger }}`) are checked.
 """
 
 import re
@@ -14,6 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
+# HTML built in Python for speed (the discussion's comments): its literal classes count too.
+PYTHON_HTML = [ROOT / "membership" / "comments" / "blocks.py"]
 
 # Classes that carry no styles on purpose: hooks for static/site.js or for tests. Keep it short,
 # and say what each one is for.
@@ -32,6 +34,7 @@ CLASS_NAME = re.compile(r"^-?[A-Za-z_][\w-]*$")
 CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 CSS_CLASS = re.compile(r"\.(-?[A-Za-z_][\w-]*)")
 DYNAMIC = "\x00"
+F_STRING_FIELD = re.compile(r"\{[^{}]*\}")
 
 
 def classes_in(value: str) -> set[str]:
@@ -66,6 +69,12 @@ def template_classes() -> dict[str, set[str]]:
         for value in CLASS_ATTRIBUTE.findall(text):
             for name in classes_in(value):
                 used.setdefault(name, set()).add(str(path.relative_to(TEMPLATES)))
+    for path in PYTHON_HTML:
+        for value in CLASS_ATTRIBUTE.findall(path.read_text(encoding="utf-8")):
+            # An f-string field builds a name ("avatar-{n % 6}"): skipped, like `flash-{{ x }}`.
+            value = F_STRING_FIELD.sub(DYNAMIC, value)
+            for name in classes_in(value):
+                used.setdefault(name, set()).add(str(path.relative_to(ROOT)))
     return used
 
 
@@ -111,5 +120,6 @@ def test_a_class_without_a_rule_is_reported(tmp_path, monkeypatch):
     """The check can fail: a template with an unknown class is listed."""
     (tmp_path / "page.html").write_text('<p class="known no-such-rule-anywhere">x</p>')
     monkeypatch.setattr(__import__(__name__), "TEMPLATES", tmp_path)
+    monkeypatch.setattr(__import__(__name__), "PYTHON_HTML", [])
     assert set(template_classes()) == {"known", "no-such-rule-anywhere"}
     assert "no-such-rule-anywhere" not in stylesheet_classes()

@@ -21,21 +21,26 @@ ARTICLE_URL = "/articles/harbor-story"
 
 @contextmanager
 def recorded():
-    """Every statement sent to the database meanwhile, and the number of COMMITs."""
-    seen = {"statements": [], "commits": 0}
+    """Every statement sent to the database meanwhile, and the number of BEGINs and COMMITs."""
+    seen = {"statements": [], "begins": 0, "commits": 0}
 
     def statement(conn, cursor, sql, parameters, context, executemany):
         seen["statements"].append(" ".join(sql.split()))
+
+    def begin(conn):
+        seen["begins"] += 1
 
     def commit(conn):
         seen["commits"] += 1
 
     event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "begin", begin)
     event.listen(db.engine, "commit", commit)
     try:
         yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "begin", begin)
         event.remove(db.engine, "commit", commit)
 
 
@@ -79,6 +84,34 @@ def test_a_comment_post_is_one_transaction_with_the_activity_stamp(reader_client
     assert response.headers["Location"].endswith(f"{ARTICLE_URL}#c{comment.id}")
     user = db.session.scalar(select(User).where(User.email == "rita@example.org"))
     assert user.last_comment_at == comment.created_at
+
+
+def test_a_post_on_a_long_discussion_counts_its_page_in_the_same_transaction(
+    reader_client, article, make_user
+):
+    """The redirect's page is counted before the commit: no second transaction after it."""
+    other = make_user("olga@example.org")
+    start = utcnow() - timedelta(hours=2)
+    db.session.add_all(
+        Comment(
+            article_id=article.id,
+            author_id=other.id,
+            body=f"Earlier remark {n}.",
+            created_at=start + timedelta(minutes=n),
+        )
+        for n in range(60)
+    )
+    article.comment_count = 60
+    db.session.commit()
+    fields = form_of(reader_client)
+    with recorded() as seen:
+        response = reader_client.post(f"{ARTICLE_URL}/comments", data={**fields, "body": "Hi."})
+    assert response.status_code == 302
+    assert (seen["begins"], seen["commits"]) == (1, 1), seen["statements"]
+    assert any(s.startswith("SELECT count(comments.id)") for s in seen["statements"])
+    comment = db.session.scalar(select(Comment).where(Comment.body == "Hi."))
+    # 60 earlier threads: the new one is the 61st, on the second page of 50.
+    assert response.headers["Location"].endswith(f"{ARTICLE_URL}?cpage=2#c{comment.id}")
 
 
 def test_resubmitted_form_returns_the_first_comment_and_keeps_the_pace_stamp(

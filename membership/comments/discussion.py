@@ -24,21 +24,27 @@ time in `<time datetime>`, so cached HTML never shows a stale "just now".
 
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
-from membership.access import supporter_badges
 from membership.cache import cached_fragment, fresh_seconds
+from membership.comments.blocks import (
+    comment_block,
+    featured_items,
+    like_button,
+    reply_link_for,
+    report_link,
+    thread_items,
+)
 from membership.comments.forms import CommentForm
 from membership.comments.queries import (
-    Discussion,
     ViewerMarks,
     clean_sort,
+    load_comment_row,
     load_discussion,
     load_viewer_marks,
 )
@@ -70,26 +76,6 @@ class Personal:
 # --- the pieces both the template and the personalisation build (they must match exactly) ----
 
 
-@lru_cache(maxsize=8192)
-def like_button(comment_id: int, pressed: bool = False) -> Markup:
-    """Like (a toggle button): a plain POST without JavaScript, in place with htmx."""
-    # Plain formatting of an integer id: nothing to escape (and this runs for every comment).
-    return Markup(  # noqa: S704
-        f'<button type="submit" form="comment-actions" formaction="/comments/{comment_id:d}/like" '
-        f'hx-post="/comments/{comment_id:d}/like" class="action action-like for-actors for-others" '
-        f'id="like-{comment_id:d}" aria-pressed="{"true" if pressed else "false"}">Like</button>'
-    )
-
-
-@lru_cache(maxsize=8192)
-def report_link(comment_id: int) -> Markup:
-    return Markup(  # noqa: S704
-        f'<a class="action for-actors for-others" href="/comments/{comment_id:d}/report" '
-        f'hx-get="/comments/{comment_id:d}/report" hx-target="#r{comment_id:d}" '
-        'hx-swap="innerHTML">Report</a>'
-    )
-
-
 def actions_form(csrf_token: str) -> Markup:
     """The page's one hidden form with the CSRF token, which every Like and Feature button and
     the in-place Delete use (instead of a token per comment)."""
@@ -114,15 +100,6 @@ def own_actions(comment_id: int, editable: bool) -> Markup:
         'hx-confirm="Delete your comment? Replies to it stay.">Delete</a>'
     ).format(comment_id)
     return (edit if editable else Markup("")) + delete
-
-
-def initials(name: str | None) -> str:
-    """Up to two initials for the avatar ("Rosa Reader" -> "RR")."""
-    words = [word for word in (name or "").split() if word[:1].isalnum()]
-    if not words:
-        return "?"
-    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
-    return letters.upper()
 
 
 # --- shared and personal -------------------------------------------------------------------
@@ -155,14 +132,20 @@ def shared_discussion_html(article: Article, sort: str, page: int, may_comment: 
 def build_shared_discussion_html(article: Article, sort: str, page: int, may_comment: bool) -> str:
     """Render the shared discussion from the database (what the cache stores)."""
     discussion = load_discussion(article, sort, page)
+    reply_link = reply_link_for(article.slug, discussion.sort) if may_comment else None
     # The template is rendered without the request's context processors: no `current_user`,
-    # no `csrf_token()` can reach the shared HTML.
+    # no `csrf_token()` can reach the shared HTML. The comments themselves are built in Python
+    # (comments/blocks.py): a macro call per comment was most of the rebuild's time.
     template = current_app.jinja_env.get_template("comments/_discussion.html")
     return template.render(
         article=article,
         discussion=discussion,
         may_comment=may_comment,
-        visible_replies=VISIBLE_REPLIES,
+        # Safe: every piece was escaped where it was built (comments/blocks.py).
+        featured_items=Markup(featured_items(discussion.featured)),  # noqa: S704
+        thread_items=Markup(  # noqa: S704
+            thread_items(discussion.threads, discussion.replies, reply_link, VISIBLE_REPLIES)
+        ),
     )
 
 
@@ -289,7 +272,7 @@ COMMENT_BOXES_KEPT = 1024
 def usual_comment_box(article: Article, gate: Gate, sort: str, csrf_token: str) -> str:
     """The comment box with nothing typed yet, or why this reader cannot comment."""
     boxes: dict = current_app.extensions.setdefault("comment_boxes", {})
-    key = (article.slug, sort, gate)
+    key = (request.script_root, article.slug, sort, gate)
     html = boxes.get(key)
     if html is None:
         form = None
@@ -393,35 +376,8 @@ def threads_markup(article: Article, viewer: User | None, sort: str, page: int) 
 
 def single_comment_html(comment: Comment, article: Article, may_comment: bool) -> str:
     """One comment as the shared page shows it (for an in-place update), not yet personal."""
-    author_ids = {comment.author_id} if comment.author_id is not None else set()
-    reply_to_names: dict[int, str] = {}
-    if comment.reply_to_id and comment.reply_to_id != comment.thread_id:
-        parent = aliased(Comment)
-        name = db.session.scalar(
-            select(User.display_name)
-            .join(parent, parent.author_id == User.id)
-            .where(parent.id == comment.reply_to_id)
-        )
-        if name:
-            reply_to_names[comment.id] = name
-    comment = db.session.scalar(
-        select(Comment)
-        .options(joinedload(Comment.author))
-        .where(Comment.id == comment.id)
-        .execution_options(populate_existing=True)
-    )
-    discussion = Discussion(
-        threads=[],
-        replies={},
-        reply_to_names=reply_to_names,
-        badges=supporter_badges(author_ids),
-        featured=[],
-        sort="oldest",
-        page=1,
-        has_more=False,
-        total=article.comment_count,
-    )
-    template = current_app.jinja_env.get_template("comments/_single.html")
-    return template.render(
-        article=article, discussion=discussion, may_comment=may_comment, comment=comment
-    )
+    row = load_comment_row(comment.id)
+    if row is None:
+        return ""
+    reply_link = reply_link_for(article.slug, "oldest") if may_comment else None
+    return comment_block(row, reply_link)

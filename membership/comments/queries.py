@@ -9,10 +9,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, union_all
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
 
-from membership.access import supporter_badges
+from membership.access import paying_condition, sponsor_condition
 from membership.extensions import db
 from membership.models import (
     Article,
@@ -22,13 +36,15 @@ from membership.models import (
     CommentStatus,
     User,
 )
+from membership.models.types import UTCDateTime, utcnow
 
 PAGE_SIZE = 50
 MAX_FEATURED = 5
 # Built once: an alias made per request costs more than the query it is used in.
-AUTHOR = aliased(User, name="author")
 PARENT = aliased(Comment, name="parent")
 PARENT_AUTHOR = aliased(User, name="parent_author")
+# What a row of `discussion_rows` is for.
+THREAD, REPLY, FEATURED = 0, 1, 2
 SORTS = {
     "oldest": (Comment.created_at.asc(), Comment.id.asc()),
     "newest": (Comment.created_at.desc(), Comment.id.desc()),
@@ -38,13 +54,15 @@ SORTS = {
 
 @dataclass
 class Discussion:
-    """One page of threads with their replies: the same for every reader."""
+    """One page of threads with their replies: the same for every reader.
 
-    threads: list[Comment]
-    replies: dict[int, list[Comment]]
-    reply_to_names: dict[int, str]
-    badges: dict[int, str]
-    featured: list[Comment]
+    Comments are rows of `discussion_rows` (plain result rows, not ORM objects: a page holds
+    hundreds, and it is rebuilt after every write).
+    """
+
+    threads: list[Row]
+    replies: dict[int, list[Row]]
+    featured: list[Row]
     sort: str
     page: int
     has_more: bool
@@ -72,70 +90,150 @@ def _shown():
     return or_(Comment.status == CommentStatus.PUBLISHED, Comment.reply_count > 0)
 
 
+def discussion_rows(kind: int, now: datetime, *where) -> Select:
+    """The columns the shared discussion shows, for the comments matching `where`.
+
+    Author, badges (as of `now`) and the name of the comment answered come in the same row;
+    `kind` says which part of the page a row is for (THREAD, REPLY, FEATURED). The edit time,
+    which the page only tests, comes as a boolean.
+    """
+    parent, parent_author = PARENT, PARENT_AUTHOR
+    return (
+        select(
+            literal_column(str(int(kind))).label("kind"),
+            # Labelled: SQLite matches the ORDER BY of a UNION only to named result columns.
+            Comment.id.label("id"),
+            Comment.author_id,
+            Comment.thread_id,
+            Comment.status,
+            Comment.created_at.label("created_at"),
+            Comment.featured_at,
+            Comment.edited_at.is_not(None).label("edited"),
+            Comment.body,
+            Comment.like_count,
+            User.display_name.label("author_name"),
+            User.role.label("author_role"),
+            paying_condition(now).label("paying"),
+            sponsor_condition(now).label("sponsor"),
+            case((Comment.reply_to_id != Comment.thread_id, parent_author.display_name)).label(
+                "reply_to_name"
+            ),
+        )
+        .outerjoin(User, Comment.author_id == User.id)
+        .outerjoin(parent, Comment.reply_to_id == parent.id)
+        .outerjoin(parent_author, parent.author_id == parent_author.id)
+        .where(*where)
+    )
+
+
+@lru_cache(maxsize=16)
+def _discussion_statement(sort: str, first_page: bool, now: datetime) -> Select:
+    """The statement of `load_discussion`, built once per sort, page kind and minute.
+
+    Building this construct costs about as much as running it, so it is kept; the article and
+    the offset are parameters. `now` (for the badges) is taken to the minute: a badge that
+    starts or ends shows a minute late, well within how long the HTML is cached anyway.
+    """
+    article_id = bindparam("article_id", type_=Integer)
+    thread_page = (
+        select(Comment.id)
+        .where(Comment.article_id == article_id, Comment.thread_id.is_(None), _shown())
+        .order_by(*SORTS[sort])
+        .limit(PAGE_SIZE + 1)
+        .offset(bindparam("offset", type_=Integer))
+        .cte("thread_page")
+    )
+    on_page = select(thread_page.c.id)
+    parts = [
+        discussion_rows(THREAD, now, Comment.id.in_(on_page)),
+        discussion_rows(
+            REPLY, now, Comment.thread_id.in_(on_page), Comment.status == CommentStatus.PUBLISHED
+        ),
+    ]
+    if first_page:
+        parts.append(
+            discussion_rows(
+                FEATURED,
+                now,
+                Comment.article_id == article_id,
+                Comment.featured_at.is_not(None),
+                Comment.status == CommentStatus.PUBLISHED,
+            )
+        )
+    everything = union_all(*parts)
+    columns = everything.selected_columns
+    return everything.order_by(columns.kind, columns.created_at, columns.id)
+
+
+def _this_minute() -> datetime:
+    return utcnow().replace(second=0, microsecond=0)
+
+
 def load_discussion(article: Article, sort: str, page: int) -> Discussion:
-    """Threads (50 a page), all their replies, the featured comments and the authors' badges."""
+    """Threads (50 a page), all their replies, the featured comments: one statement.
+
+    The page's threads are a CTE (sorted, LIMIT 51 to learn whether there is a next page); a
+    UNION ALL then reads those threads, their published replies and, on the first page, the
+    featured comments, each part by its own index. Rows, not ORM objects: a page holds
+    hundreds of comments, and it is rebuilt after every write.
+    """
     sort = clean_sort(sort)
     page = max(page, 1)
-    author = AUTHOR
-    threads = list(
-        db.session.scalars(
-            select(Comment)
-            .outerjoin(author, Comment.author_id == author.id)
-            .options(contains_eager(Comment.author.of_type(author)))
-            .where(Comment.article_id == article.id, Comment.thread_id.is_(None), _shown())
-            .order_by(*SORTS[sort])
-            .limit(PAGE_SIZE + 1)
-            .offset((page - 1) * PAGE_SIZE)
-        )
+    statement = _discussion_statement(sort, page == 1, _this_minute())
+    rows = (
+        db.session.connection()
+        .execute(statement, {"article_id": article.id, "offset": (page - 1) * PAGE_SIZE})
+        .all()
     )
+
+    threads: list[Row] = []
+    replies: dict[int, list[Row]] = {}
+    featured: list[Row] = []
+    for row in rows:
+        if row.kind == REPLY:
+            replies.setdefault(row.thread_id, []).append(row)
+        elif row.kind == THREAD:
+            threads.append(row)
+        else:
+            featured.append(row)
+    # The rows come oldest first; the SQL sorts of the other two, in Python.
+    if sort == "newest":
+        threads.reverse()
+    elif sort == "liked":
+        threads.sort(key=lambda row: (-row.like_count, row.id))
     has_more = len(threads) > PAGE_SIZE
     threads = threads[:PAGE_SIZE]
-    thread_ids = [c.id for c in threads]
-
-    replies: dict[int, list[Comment]] = {}
-    reply_to_names: dict[int, str] = {}
-    featured: list[Comment] = []
-    wanted = []
-    if thread_ids:
-        wanted.append(Comment.thread_id.in_(thread_ids))
-    if page == 1:
-        # The featured comments come with the replies: one statement for both.
-        wanted.append(and_(Comment.article_id == article.id, Comment.featured_at.is_not(None)))
-    if wanted:
-        parent, parent_author = PARENT, PARENT_AUTHOR
-        rows = db.session.execute(
-            select(Comment, parent_author.display_name)
-            .outerjoin(author, Comment.author_id == author.id)
-            .options(contains_eager(Comment.author.of_type(author)))
-            .outerjoin(parent, Comment.reply_to_id == parent.id)
-            .outerjoin(parent_author, parent.author_id == parent_author.id)
-            .where(Comment.status == CommentStatus.PUBLISHED, or_(*wanted))
-            .order_by(Comment.created_at.asc(), Comment.id.asc())
-        )
-        shown_threads = set(thread_ids)
-        for comment, parent_name in rows:
-            if comment.featured_at is not None and page == 1:
-                featured.append(comment)
-            if comment.thread_id not in shown_threads:
-                continue
-            replies.setdefault(comment.thread_id, []).append(comment)
-            if comment.reply_to_id != comment.thread_id and parent_name:
-                reply_to_names[comment.id] = parent_name
-        featured.sort(key=lambda c: c.featured_at, reverse=True)
-        featured = featured[:MAX_FEATURED]
-
-    shown = threads + featured + [r for group in replies.values() for r in group]
-    badges = supporter_badges({c.author_id for c in shown if c.author_id is not None})
+    featured.sort(key=lambda row: row.featured_at, reverse=True)
     return Discussion(
         threads=threads,
         replies=replies,
-        reply_to_names=reply_to_names,
-        badges=badges,
-        featured=featured,
+        featured=featured[:MAX_FEATURED],
         sort=sort,
         page=page,
         has_more=has_more,
         total=article.comment_count,
+    )
+
+
+def load_comment_row(comment_id: int) -> Row | None:
+    """One comment as the shared discussion shows it (for an in-place answer)."""
+    statement = discussion_rows(THREAD, _this_minute(), Comment.id == comment_id)
+    return db.session.connection().execute(statement).first()
+
+
+@lru_cache(maxsize=1)
+def _threads_before_statement() -> Select:
+    """Built once (a comment POST runs it): shown threads before a given one, oldest first."""
+    created_at = bindparam("created_at", type_=UTCDateTime)
+    thread_id = bindparam("thread_id", type_=Integer)
+    return select(func.count(Comment.id)).where(
+        Comment.article_id == bindparam("article_id", type_=Integer),
+        Comment.thread_id.is_(None),
+        _shown(),
+        or_(
+            Comment.created_at < created_at,
+            and_(Comment.created_at == created_at, Comment.id < thread_id),
+        ),
     )
 
 
@@ -145,15 +243,8 @@ def page_of(comment: Comment) -> int:
     if comment.thread_id is not None:
         thread = db.session.get(Comment, comment.thread_id) or comment
     before = db.session.scalar(
-        select(func.count(Comment.id)).where(
-            Comment.article_id == comment.article_id,
-            Comment.thread_id.is_(None),
-            _shown(),
-            or_(
-                Comment.created_at < thread.created_at,
-                and_(Comment.created_at == thread.created_at, Comment.id < thread.id),
-            ),
-        )
+        _threads_before_statement(),
+        {"article_id": comment.article_id, "created_at": thread.created_at, "thread_id": thread.id},
     )
     return before // PAGE_SIZE + 1
 

@@ -22,11 +22,8 @@ from markupsafe import Markup
 from membership.articles.views import published_article_or_404, render_article
 from membership.comments import services
 from membership.comments.discussion import (
-    initials,
-    like_button,
     reply_form_html,
     reply_parent,
-    report_link,
     threads_markup,
 )
 from membership.comments.forms import ButtonForm, CommentForm, EditCommentForm, ReportForm
@@ -48,9 +45,6 @@ from membership.web import FRIENDLY_ERRORS
 
 bp = Blueprint("comments", __name__)
 bp.add_app_template_filter(render_comment, "comment_html")
-bp.add_app_template_filter(initials, "initials")
-bp.add_app_template_global(like_button)
-bp.add_app_template_global(report_link)
 
 
 def _user_key() -> str:
@@ -172,6 +166,11 @@ def post(slug: str):
         db.session.rollback()
         return _post_refused(article, error.status, comment_form=form, comment_error=error.message)
     held = comment.status == "pending"
+    back = None
+    if created and not in_place():
+        # The page of the redirect is counted in this transaction, which sees the new comment:
+        # counted after the commit, it would open a second transaction (two more round trips).
+        back = _back_to(comment, article, just_counted=True)
     if created:
         # Nothing read after this commit changes in the answer, so the signed-in user and the
         # article need not be selected again once it expires them.
@@ -193,7 +192,7 @@ def post(slug: str):
         flash("Thank you. Your comment will appear once a moderator has read it.", "info")
     elif created:
         flash("Your comment is posted.", "success")
-    return _back_to(comment, article, just_counted=created)
+    return back or _back_to(comment, article)
 
 
 def _post_refused(article: Article, status: int, **personal):
