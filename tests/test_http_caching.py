@@ -129,9 +129,9 @@ def test_the_signed_in_article_page_reads_a_fixed_few_statements_and_writes_noth
         response = signed_in.get("/articles/harbor-story")
     assert response.status_code == 200
     assert statements.writes == []
-    # The session with its user, live subscriptions and the site version; the article; the
+    # The session with its user, live subscriptions and the site version; the article with the
     # reader's own comments, likes and reports. The discussion and the rest come from caches.
-    assert len(statements.seen) == 3, statements.seen
+    assert len(statements.seen) == 2, statements.seen
 
 
 def test_the_signed_in_home_page_reads_one_statement(signed_in, story):

@@ -19,9 +19,11 @@ from membership.cache import (
     site_version,
     site_version_column,
 )
-from membership.comments.discussion import discussion_markup
+from membership.comments.discussion import discussion_markup, remember_viewer_marks
+from membership.comments.queries import marks_from_columns, viewer_marks_columns
+from membership.comments.services import EDIT_WINDOW
 from membership.extensions import db
-from membership.models import Article, ArticleStatus, Section, Tag
+from membership.models import Article, ArticleStatus, Section, Tag, User
 from membership.models.types import utcnow
 from membership.urls import page_number
 
@@ -91,6 +93,8 @@ def tag(slug: str):
 @bp.route("/articles/<slug>")
 def article(slug: str):
     """One story and its discussion; readers without access see the summary and an invitation."""
+    if current_user.is_authenticated:
+        return render_article(published_article_with_marks_or_404(slug, current_user))
     return render_article(published_article_or_404(slug))
 
 
@@ -113,6 +117,33 @@ def published_article_or_404(slug: str) -> Article:
         abort(404)
     found, site = row
     remember_site_version(site)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _published_article_with_marks_statement():
+    """Built once: a signed-in reader's article page, with their marks on its discussion."""
+    return _published_article_statement().add_columns(*viewer_marks_columns())
+
+
+def published_article_with_marks_or_404(slug: str, viewer: User) -> Article:
+    """`published_article_or_404` and the reader's marks on its discussion, in one statement."""
+    row = db.session.execute(
+        _published_article_with_marks_statement(),
+        {
+            "slug": slug,
+            "now": utcnow(),
+            "viewer_id": viewer.id,
+            "editable_since": utcnow() - EDIT_WINDOW,
+        },
+    ).first()
+    if row is None:
+        abort(404)
+    found, site, *marks = row
+    remember_site_version(site)
+    read = marks_from_columns(*marks)
+    if read is not None:
+        remember_viewer_marks(found, viewer, read)
     return found
 
 

@@ -25,7 +25,7 @@ time in `<time datetime>`, so cached HTML never shows a stale "just now".
 import uuid
 from dataclasses import dataclass, field
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
@@ -207,10 +207,19 @@ def threads_part(html: str) -> str:
 
 
 def viewer_marks(article: Article, viewer: User | None) -> ViewerMarks:
-    """The reader's marks (one statement), or none for a visitor."""
+    """The reader's marks (one statement, unless read with the article), or none for a
+    visitor."""
     if viewer is None:
         return ViewerMarks()
+    read_with_article = g.get("viewer_marks", {}).get((article.id, viewer.id))
+    if read_with_article is not None:
+        return read_with_article
     return load_viewer_marks(article, viewer.id, utcnow() - EDIT_WINDOW)
+
+
+def remember_viewer_marks(article: Article, viewer: User, marks: ViewerMarks) -> None:
+    """Marks the page read in the article's own statement (`viewer_marks_columns`)."""
+    g.setdefault("viewer_marks", {})[(article.id, viewer.id)] = marks
 
 
 def personal_for(
