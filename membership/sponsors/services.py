@@ -286,8 +286,9 @@ def _record_one_time_payment(sponsorship: Sponsorship, intent_id: str) -> None:
 def record_invoice(invoice: dict) -> None:
     """A monthly gift's invoice was paid (the first one or a renewal): count it once."""
     invoice = gateway.retrieve_invoice(invoice["id"])
+    # Read at our API version, where the invoice names its subscription only under `parent`.
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
-    subscription_id = stripe_id(details.get("subscription") or invoice.get("subscription"))
+    subscription_id = stripe_id(details.get("subscription"))
     if not subscription_id or invoice.get("status") != "paid":
         return
     subscription = gateway.retrieve_subscription(subscription_id)
@@ -390,11 +391,10 @@ def apply_dispute(dispute_id: str) -> None:
         payment.disputed = dispute.get("status") != "won"
 
 
-def link_guest_gifts(user: User) -> int:
+def link_guest_gifts(user: User) -> None:
     """When an email is confirmed, gifts made as a guest with it join the account."""
-    result = db.session.execute(
+    db.session.execute(
         update(Sponsorship)
         .where(Sponsorship.user_id.is_(None), Sponsorship.email == user.email)
         .values(user_id=user.id)
     )
-    return result.rowcount or 0

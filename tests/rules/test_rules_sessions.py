@@ -110,3 +110,39 @@ def test_an_administrator_confirms_the_password_after_15_minutes(
         admin_client.submit("/reauthenticate", {"password": "correct horse battery staple"})
         admin_client.submit(f"{page}/ban", ban, page=page)
         assert db.session.get(User, member.id).status == "banned"
+
+
+@pytest.mark.parametrize(
+    ("until", "reason", "notice"),
+    [
+        (
+            (2031, 3, 14, 9, 30),
+            "Repeated spam",
+            "You were signed out because your account is suspended until 14 March 2031, 09:30"
+            " UTC. Reason: Repeated spam. You can sign in again to read; commenting and payments"
+            " are paused while the suspension lasts.",
+        ),
+        (
+            None,
+            "",
+            "You were signed out because your account is suspended until further notice. You"
+            " can sign in again to read; commenting and payments are paused while the suspension"
+            " lasts.",
+        ),
+    ],
+    ids=["with an end and a reason", "indefinite, no reason"],
+)
+def test_an_open_tab_is_told_of_the_suspension_in_full(signed_in, user, until, reason, notice):
+    import html
+    import re
+    from datetime import UTC, datetime
+
+    from membership.auth.standing import suspend
+
+    suspend(user, reason=reason, until=datetime(*until, tzinfo=UTC) if until else None)
+    db.session.commit()
+    page = signed_in.get("/").get_data(as_text=True)
+    warnings = re.findall(r'<p class="flash flash-warning">(.*?)</p>', page)
+    assert [html.unescape(text) for text in warnings] == [notice]
+    assert "Sign in" in page
+    assert "suspended" not in signed_in.get("/").get_data(as_text=True), "said once"

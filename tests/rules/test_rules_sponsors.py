@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from membership.extensions import db
 from membership.models import Sponsorship, SponsorshipPayment
+from membership.settings import set_setting
 from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.test_sponsors import give, session_of, wall_text
@@ -100,6 +101,22 @@ def test_a_monthly_gift_is_recorded_from_its_subscription_events_alone(member, s
     assert queries.monthly_goal().raised == 1000
 
 
+@pytest.mark.parametrize("path", ["subscription events", "checkout"])
+def test_a_monthly_gift_keeps_the_currency_stripe_charges_in(member, stripe_stub, path):
+    """The site moves to euros while a dollar gift is on its way: the gift stays in dollars."""
+    response = give(member, frequency="monthly", amount="10", recognition="name_amount")
+    stripe_stub.complete_checkout(session_of(response))
+    if path == "subscription events":
+        stripe_stub.outbox[:] = [
+            e for e in stripe_stub.outbox if not e["type"].startswith("checkout.")
+        ]
+    set_setting("currency", "eur")
+    db.session.commit()
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.currency)) == "usd"
+    assert "$10 a month" in sponsorship_line(member)
+
+
 @pytest.mark.parametrize(
     ("outcome", "status"),
     [("past_due", "active"), ("unpaid", "canceled"), ("canceled", "canceled")],
@@ -133,6 +150,24 @@ def test_a_members_gift_joins_their_account_whatever_email_they_type(member, str
     sponsorship = db.session.scalar(select(Sponsorship))
     assert sponsorship.user_id == member.user.id
     assert "$25" in sponsorship_line(member)
+
+
+def test_an_address_that_opens_an_account_takes_only_its_guest_gifts(
+    member, client, stripe_stub, make_user
+):
+    """Mara gave from her account under her work address; a guest gave under it too. When that
+    address opens an account of its own, only the guest's gift joins it."""
+    from membership.sponsors.services import link_guest_gifts
+
+    typed = "mara.at.work@example.org"
+    stripe_stub.complete_checkout(session_of(give(member)), email=typed)
+    stripe_stub.complete_checkout(session_of(give(client, amount="40")), email=typed)
+    assert set(stripe_stub.deliver()) == {200}
+    newcomer = make_user(typed)
+    link_guest_gifts(newcomer)
+    db.session.commit()
+    owners = db.session.execute(select(Sponsorship.amount, Sponsorship.user_id)).all()
+    assert sorted(owners) == [(2500, member.user.id), (4000, newcomer.id)]
 
 
 def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
@@ -184,3 +219,19 @@ def test_the_thanks_page_records_a_monthly_gift_before_any_webhook(member, strip
     page = member.get(f"/sponsor/thanks?session_id={session_id}").get_data(as_text=True)
     assert "Thank you!" in page and "monthly sponsorship of $10" in page
     assert db.session.scalar(select(Sponsorship.frequency)) == "monthly"
+
+
+def test_a_suspended_reader_cannot_sponsor(app, member, stripe_stub, login):
+    from membership.auth.standing import suspend
+    from membership.models import User
+
+    user = db.session.get(User, member.user.id)
+    suspend(user, reason="Abuse")
+    db.session.commit()
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302, "a suspended reader may sign in"
+    response = give(client)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Your account is suspended: payments are not possible now." in page
+    assert [r for r in stripe_stub.requests if r["path"] == "/v1/checkout/sessions"] == []
