@@ -313,15 +313,11 @@ def sync_subscription(subscription: dict) -> Sponsorship:
     items = ((subscription.get("items") or {}).get("data")) or [{}]
     price = items[0].get("price") or {}
     metadata = _metadata(subscription)
-    customer = (
-        db.session.get(User, int(metadata["user_id"]))
-        if str(metadata.get("user_id", "")).isdigit()
-        else None
-    )
+    # No email or name of Stripe's here: the account in our metadata supplies both.
     values = _new_sponsorship_values(
         metadata,
-        email=customer.email if customer else None,
-        name=customer.display_name if customer else None,
+        email=None,
+        name=None,
         amount=int(price.get("unit_amount") or 0),
         currency=price.get("currency") or str(get_setting("currency")),
         customer=stripe_id(subscription.get("customer")),
