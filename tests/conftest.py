@@ -665,7 +665,7 @@ MUTATION_TESTS = {
         "tests/test_stripe_webhooks.py",
     ),
     "membership.comments.services": (
-        "tests/rules/test_rules_comments.py",
+        "tests/rules/test_rules_comment",  # every comment rules file
         "tests/test_comments.py",
         "tests/test_discussion.py",
         "tests/test_moderation.py",

@@ -171,3 +171,14 @@ def test_the_success_page_of_another_readers_checkout_refuses(
     refused = other.get(f"/membership/success?session_id={session_id}")
     assert refused.status_code == 404
     assert alerts(refused) == ["This checkout belongs to another account."]
+
+
+def test_a_plan_change_reaches_stripe_with_an_idempotency_key(member, stripe_stub, tiers):
+    """A retried request (a timeout, a double click within the minute) is applied, and
+    invoiced, once: the key names the subscription and the minute."""
+    record = subscribe(member, stripe_stub)
+    stripe_stub.requests.clear()
+    change(member, "patron")
+    path = f"/v1/subscriptions/{record.stripe_subscription_id}"
+    [update] = [r for r in stripe_stub.requests if r["method"] == "POST" and r["path"] == path]
+    assert update["idempotency_key"].startswith(f"change-{record.stripe_subscription_id}-")
