@@ -109,6 +109,8 @@ def test_an_upgrade_preview_shows_what_stripe_will_charge_now(member, stripe_stu
     assert charged, page
     # The rest of a month that has barely begun, at $15 instead of $5: just under $10.
     assert 9.5 <= float(charged.group(1)) <= 10.0
+    assert "Switch to Patron (monthly)" in page
+    assert "now for the rest of the current period, then $15 per month." in page
 
 
 # --- who may pay --------------------------------------------------------------------------------

@@ -182,3 +182,10 @@ def test_a_plan_change_reaches_stripe_with_an_idempotency_key(member, stripe_stu
     path = f"/v1/subscriptions/{record.stripe_subscription_id}"
     [update] = [r for r in stripe_stub.requests if r["method"] == "POST" and r["path"] == path]
     assert update["idempotency_key"].startswith(f"change-{record.stripe_subscription_id}-")
+
+
+def test_choosing_the_plan_you_have_says_so(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="supporter")
+    response = member.get("/membership/change?tier=supporter&interval=month")
+    assert response.status_code == 409
+    assert alerts(response) == ["That is already your plan."]

@@ -162,12 +162,13 @@ def test_an_address_that_opens_an_account_takes_only_its_guest_gifts(
     typed = "mara.at.work@example.org"
     stripe_stub.complete_checkout(session_of(give(member)), email=typed)
     stripe_stub.complete_checkout(session_of(give(client, amount="40")), email=typed)
+    stripe_stub.complete_checkout(session_of(give(client, amount="60")), email="gus@example.org")
     assert set(stripe_stub.deliver()) == {200}
     newcomer = make_user(typed)
     link_guest_gifts(newcomer)
     db.session.commit()
     owners = db.session.execute(select(Sponsorship.amount, Sponsorship.user_id)).all()
-    assert sorted(owners) == [(2500, member.user.id), (4000, newcomer.id)]
+    assert sorted(owners) == [(2500, member.user.id), (4000, newcomer.id), (6000, None)]
 
 
 def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
