@@ -13,8 +13,9 @@ from sqlalchemy import select
 from membership.comments import services
 from membership.comments.services import CommentRefused
 from membership.extensions import db
-from membership.models import Article, AuditEvent, Comment
+from membership.models import Article, AuditEvent, Comment, CommentReport
 from membership.models.types import utcnow
+from membership.settings import set_setting
 
 
 @pytest.fixture
@@ -194,3 +195,36 @@ def test_deleting_a_held_comment_renews_the_discussion(article, author):
     services.delete_comment(author, held)
     db.session.commit()
     assert discussion_version(article) > before
+
+
+def test_a_reader_may_report_two_comments(article, author, other):
+    first, second = comment_by(author, article), comment_by(author, article)
+    assert services.report_comment(other, first, "spam")[1] is True
+    assert services.report_comment(other, second, "spam")[1] is True
+    assert services.report_comment(other, second, "spam")[1] is False  # once per reader
+    db.session.commit()
+    reported = db.session.scalars(select(CommentReport.comment_id).order_by(CommentReport.id))
+    assert list(reported) == [first.id, second.id]
+
+
+def test_a_report_for_another_reason_needs_a_word_of_explanation(article, author, other):
+    comment = comment_by(author, article)
+    assert refusal(services.report_comment, other, comment, "other", "  ") == (
+        "Tell us briefly what is wrong.",
+        422,
+    )
+
+
+def test_a_reply_hidden_by_reports_leaves_its_threads_count(article, author, other):
+    set_setting("report_threshold", 1)
+    top = comment_by(other, article)
+    reply = Comment(article_id=article.id, author_id=author.id, body="A reply.", thread_id=top.id)
+    db.session.add(reply)
+    top.reply_count = 1
+    article.comment_count += 1
+    db.session.commit()
+    services.report_comment(other, reply, "spam")
+    db.session.commit()
+    db.session.refresh(top)
+    assert reply.status == "pending"
+    assert (top.reply_count, shown_count(article)) == (0, 1)
