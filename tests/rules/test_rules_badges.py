@@ -126,7 +126,7 @@ def gift(user, *, status: str, age: timedelta, show_badge: bool = True, frequenc
     [
         ("paid", "once", 30 * DAY, True, "Sponsor"),
         ("paid", "once", 364 * DAY, True, "Sponsor"),
-        ("paid", "once", 366 * DAY, True, None),
+        ("paid", "once", 365.5 * DAY, True, None),
         ("paid", "once", 30 * DAY, False, None),
         ("active", "monthly", 400 * DAY, True, "Sponsor"),
         ("canceled", "monthly", 30 * DAY, True, None),
@@ -136,7 +136,7 @@ def gift(user, *, status: str, age: timedelta, show_badge: bool = True, frequenc
     ids=[
         "a gift last month",
         "a gift 364 days ago",
-        "a gift over a year ago",
+        "a gift a year and half a day ago",
         "an anonymous gift",
         "a monthly gift started over a year ago",
         "a stopped monthly gift",
