@@ -146,3 +146,23 @@ def test_an_open_tab_is_told_of_the_suspension_in_full(signed_in, user, until, r
     assert [html.unescape(text) for text in warnings] == [notice]
     assert "Sign in" in page
     assert "suspended" not in signed_in.get("/").get_data(as_text=True), "said once"
+
+
+def test_signing_out_the_other_sessions_counts_and_ends_only_yours(app, user, make_user, login):
+    """Ada has three browsers (one already signed out); Bea is signed in elsewhere."""
+    here, laptop, old = app.test_client(), app.test_client(), app.test_client()
+    for browser in (here, laptop, old):
+        assert login(browser, user.email).status_code == 302
+    old.submit("/logout", page="/account")
+    bea = app.test_client()
+    assert login(bea, make_user("bea@example.org").email).status_code == 302
+
+    response = here.submit("/account/sessions/sign-out-others", page="/account")
+    assert response.status_code == 302
+    page = here.get("/account").get_data(as_text=True)
+    assert "Signed out of 1 other session(s)." in page
+    assert laptop.get("/account").status_code == 302, "the laptop is signed out"
+    assert bea.get("/account").status_code == 200, "another reader stays signed in"
+    again = here.submit("/account/sessions/sign-out-others", page="/account")
+    assert again.status_code == 302
+    assert "Signed out of 0 other session(s)." in here.get("/account").get_data(as_text=True)
