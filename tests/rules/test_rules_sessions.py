@@ -166,3 +166,11 @@ def test_signing_out_the_other_sessions_counts_and_ends_only_yours(app, user, ma
     again = here.submit("/account/sessions/sign-out-others", page="/account")
     assert again.status_code == 302
     assert "Signed out of 0 other session(s)." in here.get("/account").get_data(as_text=True)
+
+
+def test_the_account_page_lists_none_of_another_readers_sessions(app, user, make_user, login):
+    laptop = device(app, login, user, "Laptop/1.0")
+    device(app, login, make_user("bea@example.org"), "BeasPhone/9.0")
+    page = laptop.get("/account").get_data(as_text=True)
+    assert "Laptop/1.0 <strong>(this device)</strong>" in page
+    assert "BeasPhone/9.0" not in page
