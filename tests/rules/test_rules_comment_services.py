@@ -8,12 +8,12 @@ view may call it without those checks).
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from membership.comments import services
 from membership.comments.services import CommentRefused
 from membership.extensions import db
-from membership.models import Article, AuditEvent, Comment, CommentReport
+from membership.models import Article, AuditEvent, Comment, CommentReport, User
 from membership.models.types import utcnow
 from membership.settings import set_setting
 
@@ -228,3 +228,19 @@ def test_a_reply_hidden_by_reports_leaves_its_threads_count(article, author, oth
     db.session.refresh(top)
     assert reply.status == "pending"
     assert (top.reply_count, shown_count(article)) == (0, 1)
+
+
+def test_two_readers_may_post_the_same_words(article, author, other):
+    services.post_comment(author, article, "Well said.")
+    comment, created = services.post_comment(other, article, "Well said.")
+    assert created and comment.author_id == other.id
+
+
+def test_a_newcomers_first_comments_wait_for_a_moderator(article, author, other):
+    set_setting("hold_first_comments", 1)
+    comment_by(other, article)  # someone else's published comment counts for nothing
+    first, _ = services.post_comment(author, article, "My first words here.")
+    assert first.status == "pending"
+    db.session.execute(update(User).values(last_comment_at=None))
+    second, _ = services.post_comment(author, article, "Still new here.")
+    assert second.status == "pending", "a held comment is not yet a published one"

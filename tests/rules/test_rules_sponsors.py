@@ -236,3 +236,21 @@ def test_a_suspended_reader_cannot_sponsor(app, member, stripe_stub, login):
     page = response.get_data(as_text=True)
     assert "Your account is suspended: payments are not possible now." in page
     assert [r for r in stripe_stub.requests if r["path"] == "/v1/checkout/sessions"] == []
+
+
+def test_a_guest_gift_under_a_confirmed_accounts_email_joins_it_at_once(
+    member, client, stripe_stub
+):
+    stripe_stub.complete_checkout(session_of(give(client)), email="MARA@example.org ")
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.user_id)) == member.user.id
+    assert "$25" in sponsorship_line(member)
+
+
+def test_a_monthly_gift_is_thanked_once_with_its_first_payment(member, stripe_stub, mailbox):
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    stripe_stub.pay_renewal(sponsorship.stripe_subscription_id)
+    assert set(stripe_stub.deliver()) == {200}
+    thanks = [m for m in mailbox.to("mara@example.org") if "Thank you" in m["Subject"]]
+    assert len(thanks) == 1
+    assert "$10" in mailbox.text_of(thanks[0])
