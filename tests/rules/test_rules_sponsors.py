@@ -1,5 +1,7 @@
 """Sponsorship money rules a sponsor would notice, driven through the stand-in Stripe (issue 15)."""
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -254,3 +256,48 @@ def test_a_monthly_gift_is_thanked_once_with_its_first_payment(member, stripe_st
     thanks = [m for m in mailbox.to("mara@example.org") if "Thank you" in m["Subject"]]
     assert len(thanks) == 1
     assert "$10" in mailbox.text_of(thanks[0])
+
+
+def test_a_monthly_gift_from_a_story_tells_stripe_what_and_whose_it_is(
+    member, stripe_stub, make_article
+):
+    make_article(slug="harbor-story", title="Harbor story")
+    port = make_article(slug="port-story", title="Port story")
+    assert give(member, frequency="monthly", article="port-story").status_code == 303
+    [created] = [r for r in stripe_stub.requests if r["path"] == "/v1/checkout/sessions"]
+    params = created["params"]
+    assert params["client_reference_id"] == str(member.user.id)
+    assert params["metadata"]["article"] == str(port.id)
+    assert params["success_url"] == (
+        "http://portal.test/sponsor/thanks?session_id={CHECKOUT_SESSION_ID}"
+    )
+    product = params["line_items"][0]["price_data"]["product_data"]
+    assert product["name"] == "Monthly sponsorship of the newsroom"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"amount": Decimal("0.50")}, "Choose an amount between 1 and 10,000."),
+        ({"amount": Decimal("10000.01")}, "Choose an amount between 1 and 10,000."),
+        ({"frequency": "weekly"}, "Choose once or monthly."),
+        ({"recognition": "loudly"}, "Choose how you want to appear on the wall."),
+        ({"message": "x" * 501}, "Messages are at most 500 characters."),
+    ],
+)
+def test_the_sponsorship_service_refuses_what_the_form_would(app, change, message):
+    """The rules hold for any caller, not only behind the form's own checks."""
+    from membership.sponsors.services import SponsorshipRefused, start_checkout
+
+    gift_values = {
+        "amount": Decimal("25"),
+        "frequency": "once",
+        "recognition": "name_amount",
+        "message": "",
+        "article_slug": None,
+        "requester_key": "test",
+        **change,
+    }
+    with pytest.raises(SponsorshipRefused) as refused:
+        start_checkout(None, **gift_values)
+    assert (refused.value.message, refused.value.status) == (message, 422)
