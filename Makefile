@@ -104,7 +104,9 @@ wrk:
 
 # Mutation testing (issue 15): mutmut on the money and access rules ([tool.mutmut] in
 # pyproject.toml), niced, two workers; then the score per module. Not part of `make test`.
-# Results stay in mutants/ (ignored): a second run only retests what changed.
+# Each mutant runs the tests that reached its function, narrowed to its module's own suites,
+# rule tests first (MUTATION_TESTS in tests/conftest.py), up to the first failure.
+# Results stay in mutants/ (ignored): a second run only tests mutants not judged yet.
 .PHONY: mutation coverage
 mutation: $(STAMP)
 	nice -n 10 $(BIN)/mutmut run --max-children 2

@@ -192,8 +192,9 @@ def supporter_badges(user_ids: set[int]) -> dict[int, str]:
         return {}
     now = utcnow()
     rows = db.session.execute(
-        select(User.id, paying_condition(now), sponsor_condition(now)).where(
+        select(User.id, paying_condition(now)).where(
             User.id.in_(user_ids), or_(paying_condition(now), sponsor_condition(now))
         )
     )
-    return {user_id: "Member" if paying else "Sponsor" for user_id, paying, _sponsor in rows}
+    # Every row found is a member or a sponsor; a member's badge wins.
+    return {user_id: "Member" if paying else "Sponsor" for user_id, paying in rows}

@@ -4,14 +4,17 @@ The suite runs on SQLite by default and on PostgreSQL with `TEST_DATABASE=postgr
 (a throwaway database is created for the session and dropped at its end).
 """
 
+import atexit
 import os
 import re
 import shutil
 import socket
+import tempfile
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -91,15 +94,33 @@ def postgres_url():
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+SQLITE_TEMPLATE: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory):
-    """An empty SQLite database with every table, copied for each test (faster than DDL)."""
+def sqlite_template():
+    """An empty SQLite database with every table, copied for each test (faster than DDL).
+
+    Made once per process and kept beyond the session: `make mutation` runs one test session
+    per mutant in a fork of the process that made it, so each starts with the file in place.
+    """
+    path = SQLITE_TEMPLATE.get("path")
+    if path is not None and path.exists():
+        return path
     import membership.models  # noqa: F401  (registers every table on the metadata)
 
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    path = Path(tempfile.mkdtemp(prefix="membership-template-")) / "template.sqlite3"
     engine = create_engine(f"sqlite:///{path}")
     db.metadata.create_all(engine)
     engine.dispose()
+    creator = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == creator:  # not in a fork (forks end with os._exit anyway)
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    atexit.register(remove)
+    SQLITE_TEMPLATE["path"] = path
     return path
 
 
@@ -610,3 +631,92 @@ def add_threads(article, author_id: int, count: int) -> None:
     )
     article.comment_count += count
     db.session.commit()
+
+
+# --- mutation testing (`make mutation`, issue 15) -------------------------------------------
+
+# The tests that judge each mutated module, in this order. mutmut passes every selected test
+# that reached the mutated function (directly or through its callers): for a function every
+# page calls, that is the whole selection, and a surviving mutant pays for all of it. So each
+# module keeps its rule tests first (fast, and written to kill), then the feature suites of
+# the same rules; tests of other modules' rules are left out. Only while mutmut tests a mutant.
+MUTATION_TESTS = {
+    "membership.access": (
+        "tests/test_access.py",
+        "tests/rules/",
+        "tests/test_comment_gate.py",
+    ),
+    "membership.auth.sessions": (
+        "tests/rules/test_rules_sessions.py",
+        "tests/test_sessions.py",
+        "tests/test_login.py",
+    ),
+    "membership.billing.events": (
+        "tests/rules/test_rules_events.py",
+        "tests/rules/test_rules_billing.py",
+        "tests/test_stripe_webhooks.py",
+        "tests/test_billing.py",
+    ),
+    "membership.billing.services": (
+        "tests/rules/test_rules_billing.py",
+        "tests/rules/test_rules_billing_plans.py",
+        "tests/rules/test_rules_events.py",
+        "tests/test_billing.py",
+        "tests/test_stripe_webhooks.py",
+    ),
+    "membership.comments.services": (
+        "tests/rules/test_rules_comment",  # every comment rules file
+        "tests/test_comments.py",
+        "tests/test_discussion.py",
+        "tests/test_moderation.py",
+        "tests/test_comment_gate.py",
+    ),
+    "membership.sponsors.events": (
+        "tests/rules/test_rules_sponsors.py",
+        "tests/rules/test_rules_events.py",
+        "tests/test_sponsors.py",
+    ),
+    "membership.sponsors.services": (
+        "tests/rules/test_rules_sponsors.py",
+        "tests/rules/test_rules_events.py",
+        "tests/test_sponsors.py",
+    ),
+}
+
+
+def mutated_module() -> str | None:
+    """The module whose mutant runs in this process (mutmut sets `module.x_function__mutmut_N`)."""
+    name = os.environ.get("MUTANT_UNDER_TEST", "")
+    if "__mutmut_" not in name:
+        return None  # not a mutant: a normal run, or mutmut's stats, clean and forced-fail runs
+    return name.rpartition(".")[0]
+
+
+def pytest_configure(config):
+    """While mutmut tests a mutant: the Stripe SDK retries a 5xx after 10 ms, not 0.5 to 1 s.
+
+    The outage tests still see every retry; only the waiting goes (it blocks a worker).
+    """
+    if mutated_module() is not None:
+        from stripe._http_client import HTTPClient
+
+        HTTPClient.INITIAL_DELAY = 0.01
+        HTTPClient.MAX_DELAY = 0.05
+
+
+def pytest_collection_modifyitems(config, items):
+    """While mutmut tests a mutant: only that module's tests, in MUTATION_TESTS order."""
+    module = mutated_module()
+    if module not in MUTATION_TESTS:
+        return
+    prefixes = MUTATION_TESTS[module]
+
+    def rank(item) -> int:
+        path = item.nodeid.removeprefix("mutants/")
+        return next((i for i, p in enumerate(prefixes) if path.startswith(p)), len(prefixes))
+
+    kept = sorted((item for item in items if rank(item) < len(prefixes)), key=rank)
+    dropped = [item for item in items if rank(item) == len(prefixes)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept

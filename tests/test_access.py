@@ -17,6 +17,7 @@ TABLE = [
     ("active", False, PAST, True, False),  # renewal webhook late: Stripe still says active
     ("active", True, PAST, False, False),  # cancelled at period end, and the end has passed
     ("active", True, NOW - CANCEL_GRACE + timedelta(minutes=1), True, False),
+    ("active", True, NOW - CANCEL_GRACE, True, False),  # the grace ends this very instant
     ("trialing", False, LATER, True, False),
     ("trialing", True, PAST, False, False),
     ("past_due", False, LATER, True, True),

@@ -247,7 +247,10 @@ def test_complete_checkout_emits_signed_events_in_order(client, stub, plans, inb
     assert sub.status == "active" and sub.metadata["user_id"] == "9"
     assert sub["items"].data[0].price.id == plans["monthly"].id
     assert invoice.status == "paid" and invoice.billing_reason == "subscription_create"
-    assert invoice.amount_paid == 1000 and invoice.subscription == sub.id
+    assert invoice.amount_paid == 1000
+    # Since API 2025-03-31 the invoice names its subscription under `parent` only.
+    assert invoice.parent.subscription_details.subscription == sub.id
+    assert invoice.to_dict().get("subscription") is None
     assert completed.payment_status == "paid" and completed.subscription == sub.id
     assert completed.customer == sub.customer == done["customer"]
     assert client.v1.customers.retrieve(sub.customer).email == "new@example.org"

@@ -286,8 +286,9 @@ def _record_one_time_payment(sponsorship: Sponsorship, intent_id: str) -> None:
 def record_invoice(invoice: dict) -> None:
     """A monthly gift's invoice was paid (the first one or a renewal): count it once."""
     invoice = gateway.retrieve_invoice(invoice["id"])
+    # Read at our API version, where the invoice names its subscription only under `parent`.
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
-    subscription_id = stripe_id(details.get("subscription") or invoice.get("subscription"))
+    subscription_id = stripe_id(details.get("subscription"))
     if not subscription_id or invoice.get("status") != "paid":
         return
     subscription = gateway.retrieve_subscription(subscription_id)
@@ -312,15 +313,11 @@ def sync_subscription(subscription: dict) -> Sponsorship:
     items = ((subscription.get("items") or {}).get("data")) or [{}]
     price = items[0].get("price") or {}
     metadata = _metadata(subscription)
-    customer = (
-        db.session.get(User, int(metadata["user_id"]))
-        if str(metadata.get("user_id", "")).isdigit()
-        else None
-    )
+    # No email or name of Stripe's here: the account in our metadata supplies both.
     values = _new_sponsorship_values(
         metadata,
-        email=customer.email if customer else None,
-        name=customer.display_name if customer else None,
+        email=None,
+        name=None,
         amount=int(price.get("unit_amount") or 0),
         currency=price.get("currency") or str(get_setting("currency")),
         customer=stripe_id(subscription.get("customer")),
@@ -390,11 +387,10 @@ def apply_dispute(dispute_id: str) -> None:
         payment.disputed = dispute.get("status") != "won"
 
 
-def link_guest_gifts(user: User) -> int:
+def link_guest_gifts(user: User) -> None:
     """When an email is confirmed, gifts made as a guest with it join the account."""
-    result = db.session.execute(
+    db.session.execute(
         update(Sponsorship)
         .where(Sponsorship.user_id.is_(None), Sponsorship.email == user.email)
         .values(user_id=user.id)
     )
-    return result.rowcount or 0

@@ -109,6 +109,8 @@ def test_an_upgrade_preview_shows_what_stripe_will_charge_now(member, stripe_stu
     assert charged, page
     # The rest of a month that has barely begun, at $15 instead of $5: just under $10.
     assert 9.5 <= float(charged.group(1)) <= 10.0
+    assert "Switch to Patron (monthly)" in page
+    assert "now for the rest of the current period, then $15 per month." in page
 
 
 # --- who may pay --------------------------------------------------------------------------------
@@ -242,3 +244,32 @@ def test_membership_ended_is_sent_once_however_often_the_subscription_is_synced(
         result = app.test_cli_runner().invoke(args=["stripe", "reconcile"])
         assert result.exit_code == 0, result.output
     assert emails_with_subject("Your membership has ended") == 1
+
+
+def test_deleting_an_account_cancels_only_its_own_live_subscription(
+    app, member, stripe_stub, tiers, make_user, login
+):
+    """Another member's subscription, and the reader's own ended one, are left alone."""
+    other = app.test_client()
+    other_user = make_user("olga@example.org")
+    assert login(other, other_user.email).status_code == 302
+    others = subscribe(other, stripe_stub)
+    subscribe(member, stripe_stub)
+    ended = db.session.scalar(select(Subscription).where(Subscription.user_id == member.user.id))
+    member.submit("/membership/cancel", page="/account")
+    stripe_stub.cancel_at_period_end_reached(ended.stripe_subscription_id)
+    stripe_stub.deliver()
+    live = checkout(member, "patron")
+    stripe_stub.complete_checkout(session_id_of(live))
+    assert set(stripe_stub.deliver()) == {200}
+    stripe_stub.requests.clear()
+    response = member.submit(
+        "/account/delete",
+        {"current_password": "correct horse battery staple", "understood": "y"},
+        page="/account",
+    )
+    assert response.status_code == 302
+    cancelled = [r["path"] for r in stripe_stub.requests if r["method"] == "DELETE"]
+    [own_live] = [s for s in db.session.scalars(select(Subscription)) if s.tier.slug == "patron"]
+    assert cancelled == [f"/v1/subscriptions/{own_live.stripe_subscription_id}"]
+    assert db.session.get(Subscription, others.id).status == "active"

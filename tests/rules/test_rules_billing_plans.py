@@ -150,3 +150,42 @@ def test_a_cancelled_membership_shows_when_it_ends(member, stripe_stub, tiers):
     assert f"<dt>Ends on</dt><dd>{record.current_period_end:%d %B %Y}</dd>" in page
     assert "Ends at period end" in page
     assert re.search(r"Resume membership", page)
+
+
+def test_the_billing_portal_leads_back_to_the_account_page(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub)
+    response = member.submit("/membership/portal", page="/account")
+    assert response.status_code == 303
+    [created] = [r for r in stripe_stub.requests if r["path"] == "/v1/billing_portal/sessions"]
+    assert created["params"]["return_url"] == "http://portal.test/account"
+
+
+def test_the_success_page_of_another_readers_checkout_refuses(
+    app, member, stripe_stub, tiers, make_user, login
+):
+    response = checkout(member)
+    session_id = re.search(r"/pay/(cs_\w+)", response.headers["Location"]).group(1)
+    stripe_stub.complete_checkout(session_id)
+    other = app.test_client()
+    assert login(other, make_user("other@example.org").email).status_code == 302
+    refused = other.get(f"/membership/success?session_id={session_id}")
+    assert refused.status_code == 404
+    assert alerts(refused) == ["This checkout belongs to another account."]
+
+
+def test_a_plan_change_reaches_stripe_with_an_idempotency_key(member, stripe_stub, tiers):
+    """A retried request (a timeout, a double click within the minute) is applied, and
+    invoiced, once: the key names the subscription and the minute."""
+    record = subscribe(member, stripe_stub)
+    stripe_stub.requests.clear()
+    change(member, "patron")
+    path = f"/v1/subscriptions/{record.stripe_subscription_id}"
+    [update] = [r for r in stripe_stub.requests if r["method"] == "POST" and r["path"] == path]
+    assert update["idempotency_key"].startswith(f"change-{record.stripe_subscription_id}-")
+
+
+def test_choosing_the_plan_you_have_says_so(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="supporter")
+    response = member.get("/membership/change?tier=supporter&interval=month")
+    assert response.status_code == 409
+    assert alerts(response) == ["That is already your plan."]

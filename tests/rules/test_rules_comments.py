@@ -268,3 +268,30 @@ def test_an_unsubscribe_link_from_a_months_old_email_still_works(app, reader, mo
     assert anonymous.get(f"/unsubscribe/replies/{token}").status_code == 200
     assert anonymous.submit(f"/unsubscribe/replies/{token}").status_code == 200
     assert not db.session.get(User, reader.id).notify_replies
+
+
+@pytest.mark.parametrize(("days", "works"), [(3649.5, True), (3650.5, False)])
+def test_an_unsubscribe_link_works_for_ten_years(app, reader, monkeypatch, days, works):
+    import time
+
+    from itsdangerous import TimestampSigner
+
+    from membership.auth import tokens
+    from membership.comments.services import UNSUBSCRIBE_REPLIES
+
+    with monkeypatch.context() as past:
+        sent = int(time.time() - days * 86400)
+        past.setattr(TimestampSigner, "get_timestamp", lambda self: sent)
+        token = tokens.make_token(UNSUBSCRIBE_REPLIES, {"uid": reader.id})
+    response = app.test_client().get(f"/unsubscribe/replies/{token}")
+    assert response.status_code == (200 if works else 404)
+
+
+def test_a_comment_of_a_deleted_account_can_still_be_replied_to(app, login, article, reader):
+    orphan = Comment(article_id=article.id, author_id=None, body="From a closed account.")
+    db.session.add(orphan)
+    article.comment_count += 1
+    db.session.commit()
+    client = signed_in_as(app, login, reader)
+    assert post(client, "A reply all the same.", reply_to=str(orphan.id)).status_code == 302
+    assert db.session.scalar(select(func.count(Comment.id))) == 2

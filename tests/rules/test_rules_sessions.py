@@ -110,3 +110,67 @@ def test_an_administrator_confirms_the_password_after_15_minutes(
         admin_client.submit("/reauthenticate", {"password": "correct horse battery staple"})
         admin_client.submit(f"{page}/ban", ban, page=page)
         assert db.session.get(User, member.id).status == "banned"
+
+
+@pytest.mark.parametrize(
+    ("until", "reason", "notice"),
+    [
+        (
+            (2031, 3, 14, 9, 30),
+            "Repeated spam",
+            "You were signed out because your account is suspended until 14 March 2031, 09:30"
+            " UTC. Reason: Repeated spam. You can sign in again to read; commenting and payments"
+            " are paused while the suspension lasts.",
+        ),
+        (
+            None,
+            "",
+            "You were signed out because your account is suspended until further notice. You"
+            " can sign in again to read; commenting and payments are paused while the suspension"
+            " lasts.",
+        ),
+    ],
+    ids=["with an end and a reason", "indefinite, no reason"],
+)
+def test_an_open_tab_is_told_of_the_suspension_in_full(signed_in, user, until, reason, notice):
+    import html
+    import re
+    from datetime import UTC, datetime
+
+    from membership.auth.standing import suspend
+
+    suspend(user, reason=reason, until=datetime(*until, tzinfo=UTC) if until else None)
+    db.session.commit()
+    page = signed_in.get("/").get_data(as_text=True)
+    warnings = re.findall(r'<p class="flash flash-warning">(.*?)</p>', page)
+    assert [html.unescape(text) for text in warnings] == [notice]
+    assert "Sign in" in page
+    assert "suspended" not in signed_in.get("/").get_data(as_text=True), "said once"
+
+
+def test_signing_out_the_other_sessions_counts_and_ends_only_yours(app, user, make_user, login):
+    """Ada has three browsers (one already signed out); Bea is signed in elsewhere."""
+    here, laptop, old = app.test_client(), app.test_client(), app.test_client()
+    for browser in (here, laptop, old):
+        assert login(browser, user.email).status_code == 302
+    old.submit("/logout", page="/account")
+    bea = app.test_client()
+    assert login(bea, make_user("bea@example.org").email).status_code == 302
+
+    response = here.submit("/account/sessions/sign-out-others", page="/account")
+    assert response.status_code == 302
+    page = here.get("/account").get_data(as_text=True)
+    assert "Signed out of 1 other session(s)." in page
+    assert laptop.get("/account").status_code == 302, "the laptop is signed out"
+    assert bea.get("/account").status_code == 200, "another reader stays signed in"
+    again = here.submit("/account/sessions/sign-out-others", page="/account")
+    assert again.status_code == 302
+    assert "Signed out of 0 other session(s)." in here.get("/account").get_data(as_text=True)
+
+
+def test_the_account_page_lists_none_of_another_readers_sessions(app, user, make_user, login):
+    laptop = device(app, login, user, "Laptop/1.0")
+    device(app, login, make_user("bea@example.org"), "BeasPhone/9.0")
+    page = laptop.get("/account").get_data(as_text=True)
+    assert "Laptop/1.0 <strong>(this device)</strong>" in page
+    assert "BeasPhone/9.0" not in page

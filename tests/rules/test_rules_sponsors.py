@@ -1,10 +1,13 @@
 """Sponsorship money rules a sponsor would notice, driven through the stand-in Stripe (issue 15)."""
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
 from membership.extensions import db
 from membership.models import Sponsorship, SponsorshipPayment
+from membership.settings import set_setting
 from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.test_sponsors import give, session_of, wall_text
@@ -100,6 +103,22 @@ def test_a_monthly_gift_is_recorded_from_its_subscription_events_alone(member, s
     assert queries.monthly_goal().raised == 1000
 
 
+@pytest.mark.parametrize("path", ["subscription events", "checkout"])
+def test_a_monthly_gift_keeps_the_currency_stripe_charges_in(member, stripe_stub, path):
+    """The site moves to euros while a dollar gift is on its way: the gift stays in dollars."""
+    response = give(member, frequency="monthly", amount="10", recognition="name_amount")
+    stripe_stub.complete_checkout(session_of(response))
+    if path == "subscription events":
+        stripe_stub.outbox[:] = [
+            e for e in stripe_stub.outbox if not e["type"].startswith("checkout.")
+        ]
+    set_setting("currency", "eur")
+    db.session.commit()
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.currency)) == "usd"
+    assert "$10 a month" in sponsorship_line(member)
+
+
 @pytest.mark.parametrize(
     ("outcome", "status"),
     [("past_due", "active"), ("unpaid", "canceled"), ("canceled", "canceled")],
@@ -133,6 +152,25 @@ def test_a_members_gift_joins_their_account_whatever_email_they_type(member, str
     sponsorship = db.session.scalar(select(Sponsorship))
     assert sponsorship.user_id == member.user.id
     assert "$25" in sponsorship_line(member)
+
+
+def test_an_address_that_opens_an_account_takes_only_its_guest_gifts(
+    member, client, stripe_stub, make_user
+):
+    """Mara gave from her account under her work address; a guest gave under it too. When that
+    address opens an account of its own, only the guest's gift joins it."""
+    from membership.sponsors.services import link_guest_gifts
+
+    typed = "mara.at.work@example.org"
+    stripe_stub.complete_checkout(session_of(give(member)), email=typed)
+    stripe_stub.complete_checkout(session_of(give(client, amount="40")), email=typed)
+    stripe_stub.complete_checkout(session_of(give(client, amount="60")), email="gus@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    newcomer = make_user(typed)
+    link_guest_gifts(newcomer)
+    db.session.commit()
+    owners = db.session.execute(select(Sponsorship.amount, Sponsorship.user_id)).all()
+    assert sorted(owners) == [(2500, member.user.id), (4000, newcomer.id), (6000, None)]
 
 
 def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
@@ -184,3 +222,82 @@ def test_the_thanks_page_records_a_monthly_gift_before_any_webhook(member, strip
     page = member.get(f"/sponsor/thanks?session_id={session_id}").get_data(as_text=True)
     assert "Thank you!" in page and "monthly sponsorship of $10" in page
     assert db.session.scalar(select(Sponsorship.frequency)) == "monthly"
+
+
+def test_a_suspended_reader_cannot_sponsor(app, member, stripe_stub, login):
+    from membership.auth.standing import suspend
+    from membership.models import User
+
+    user = db.session.get(User, member.user.id)
+    suspend(user, reason="Abuse")
+    db.session.commit()
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302, "a suspended reader may sign in"
+    response = give(client)
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Your account is suspended: payments are not possible now." in page
+    assert [r for r in stripe_stub.requests if r["path"] == "/v1/checkout/sessions"] == []
+
+
+def test_a_guest_gift_under_a_confirmed_accounts_email_joins_it_at_once(
+    member, client, stripe_stub
+):
+    stripe_stub.complete_checkout(session_of(give(client)), email="MARA@example.org ")
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.user_id)) == member.user.id
+    assert "$25" in sponsorship_line(member)
+
+
+def test_a_monthly_gift_is_thanked_once_with_its_first_payment(member, stripe_stub, mailbox):
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    stripe_stub.pay_renewal(sponsorship.stripe_subscription_id)
+    assert set(stripe_stub.deliver()) == {200}
+    thanks = [m for m in mailbox.to("mara@example.org") if "Thank you" in m["Subject"]]
+    assert len(thanks) == 1
+    assert "$10" in mailbox.text_of(thanks[0])
+
+
+def test_a_monthly_gift_from_a_story_tells_stripe_what_and_whose_it_is(
+    member, stripe_stub, make_article
+):
+    make_article(slug="harbor-story", title="Harbor story")
+    port = make_article(slug="port-story", title="Port story")
+    assert give(member, frequency="monthly", article="port-story").status_code == 303
+    [created] = [r for r in stripe_stub.requests if r["path"] == "/v1/checkout/sessions"]
+    params = created["params"]
+    assert params["client_reference_id"] == str(member.user.id)
+    assert params["metadata"]["article"] == str(port.id)
+    assert params["success_url"] == (
+        "http://portal.test/sponsor/thanks?session_id={CHECKOUT_SESSION_ID}"
+    )
+    product = params["line_items"][0]["price_data"]["product_data"]
+    assert product["name"] == "Monthly sponsorship of the newsroom"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"amount": Decimal("0.50")}, "Choose an amount between 1 and 10,000."),
+        ({"amount": Decimal("10000.01")}, "Choose an amount between 1 and 10,000."),
+        ({"frequency": "weekly"}, "Choose once or monthly."),
+        ({"recognition": "loudly"}, "Choose how you want to appear on the wall."),
+        ({"message": "x" * 501}, "Messages are at most 500 characters."),
+    ],
+)
+def test_the_sponsorship_service_refuses_what_the_form_would(app, change, message):
+    """The rules hold for any caller, not only behind the form's own checks."""
+    from membership.sponsors.services import SponsorshipRefused, start_checkout
+
+    gift_values = {
+        "amount": Decimal("25"),
+        "frequency": "once",
+        "recognition": "name_amount",
+        "message": "",
+        "article_slug": None,
+        "requester_key": "test",
+        **change,
+    }
+    with pytest.raises(SponsorshipRefused) as refused:
+        start_checkout(None, **gift_values)
+    assert (refused.value.message, refused.value.status) == (message, 422)

@@ -275,7 +275,8 @@ class BuildersMixin:
             currency=currency,
             billing_reason=billing_reason,
             number=f"{customer.get('invoice_prefix') or 'STUB'}-{sequence:04d}",
-            subscription=subscription["id"] if subscription else None,
+            # No top-level `subscription` since API 2025-03-31: the fixture's null stays, and
+            # `parent.subscription_details` below names the subscription.
             lines=list_object(lines, f"/v1/invoices/{invoice_id}/lines"),
             subtotal=total,
             subtotal_excluding_tax=total,

@@ -137,8 +137,13 @@ class StripeStub(
             )
             self.base_url = f"http://{self.host}:{server.server_port}"
             self._server = server
+            # A short poll interval: shutdown() waits for it, and every test session (one per
+            # mutant under `make mutation`) stops the server once (the default is 0.5 s).
             self._thread = threading.Thread(
-                target=server.serve_forever, name="stripe-stub", daemon=True
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.02},
+                name="stripe-stub",
+                daemon=True,
             )
             self._thread.start()
         return self

@@ -1,0 +1,246 @@
+"""The comment rules as the service states them, whoever calls it (issue 15).
+
+The views check ownership and the edit window first, to pick their page; the service must
+still refuse on its own, since it is the one place the rules live (a job, a command, an API
+view may call it without those checks).
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from membership.comments import services
+from membership.comments.services import CommentRefused
+from membership.extensions import db
+from membership.models import Article, AuditEvent, Comment, CommentReport, User
+from membership.models.types import utcnow
+from membership.settings import set_setting
+
+
+@pytest.fixture
+def author(make_user):
+    return make_user("rita@example.org", display_name="Rita")
+
+
+@pytest.fixture
+def other(make_user):
+    return make_user("omar@example.org", display_name="Omar")
+
+
+def comment_by(user, article, *, status="published", minutes_ago=1) -> Comment:
+    comment = Comment(
+        article_id=article.id,
+        author_id=user.id,
+        body="The original words.",
+        status=status,
+        created_at=utcnow() - timedelta(minutes=minutes_ago),
+    )
+    db.session.add(comment)
+    if status == "published":
+        article.comment_count += 1
+    db.session.commit()
+    return comment
+
+
+def refusal(action, *args) -> tuple[str, int]:
+    with pytest.raises(CommentRefused) as refused:
+        action(*args)
+    return refused.value.message, refused.value.status
+
+
+def shown_count(article) -> int:
+    return db.session.scalar(select(Article.comment_count).where(Article.id == article.id))
+
+
+def test_only_the_author_may_edit(article, author, other):
+    comment = comment_by(author, article)
+    assert refusal(services.edit_comment, other, comment, "Defaced.") == (
+        "You can only edit your own comments.",
+        403,
+    )
+    assert comment.body == "The original words." and comment.edited_at is None
+
+
+def test_an_edit_after_fifteen_minutes_is_refused(article, author):
+    comment = comment_by(author, article, minutes_ago=16)
+    assert refusal(services.edit_comment, author, comment, "Second thoughts.") == (
+        "Comments can be edited for 15 minutes after posting.",
+        403,
+    )
+    assert comment.body == "The original words."
+
+
+def test_an_edit_within_fifteen_minutes_is_marked(article, author):
+    comment = comment_by(author, article, minutes_ago=14)
+    services.edit_comment(author, comment, "Better words.")
+    assert comment.body == "Better words." and comment.edited_at is not None
+
+
+def test_only_the_author_may_delete(article, author, other):
+    comment = comment_by(author, article)
+    assert refusal(services.delete_comment, other, comment) == (
+        "You can only delete your own comments.",
+        403,
+    )
+    assert comment.status == "published" and shown_count(article) == 1
+
+
+def test_a_deleted_comment_loses_its_words_and_its_place_in_the_count(article, author):
+    comment = comment_by(author, article)
+    services.delete_comment(author, comment)
+    db.session.commit()
+    assert (comment.status, comment.body) == ("deleted", "")
+    assert comment.edited_at is not None
+    assert shown_count(article) == 0
+    services.delete_comment(author, comment)  # twice (two tabs): counted once
+    db.session.commit()
+    assert shown_count(article) == 0
+
+
+def test_deleting_a_held_comment_leaves_the_count(article, author, make_user):
+    comment_by(make_user(), article)
+    held = comment_by(author, article, status="pending")
+    services.delete_comment(author, held)
+    db.session.commit()
+    assert (held.status, held.body) == ("deleted", "")
+    assert shown_count(article) == 1
+
+
+def discussion_version(article) -> int:
+    """What the cached discussion is keyed by: it must move with every visible change."""
+    return db.session.scalar(select(Article.discussion_version).where(Article.id == article.id))
+
+
+def test_only_staff_feature_and_only_published_comments(article, author, make_user):
+    moderator = make_user("mod@example.org", role="moderator")
+    comment = comment_by(author, article)
+    assert refusal(services.feature_comment, author, comment, True) == (
+        "Only moderators can feature comments.",
+        403,
+    )
+    held = comment_by(author, article, status="pending")
+    assert refusal(services.feature_comment, moderator, held, True) == (
+        "Only a published comment can be featured.",
+        422,
+    )
+    assert held.featured_at is None and comment.featured_at is None
+
+
+def test_featuring_is_audited_with_the_author_and_renews_the_discussion(article, author, make_user):
+    moderator = make_user("mod@example.org", role="moderator")
+    comment = comment_by(author, article)
+    before = discussion_version(article)
+    assert services.feature_comment(moderator, comment, True) is True
+    db.session.commit()
+    assert comment.featured_at is not None
+    assert discussion_version(article) > before
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "comment.feature"))
+    assert (event.actor_id, event.target_id) == (moderator.id, comment.id)
+    assert event.details == {"author_id": author.id}
+
+
+def test_edits_and_likes_renew_the_discussion(article, author, other):
+    comment = comment_by(author, article)
+    before = discussion_version(article)
+    services.edit_comment(author, comment, "Better words.")
+    db.session.commit()
+    edited = discussion_version(article)
+    assert edited > before
+    services.toggle_like(other, comment)
+    db.session.commit()
+    assert discussion_version(article) > edited
+
+
+def test_a_reader_cannot_like_their_own_comment(article, author):
+    comment = comment_by(author, article)
+    assert refusal(services.toggle_like, author, comment) == (
+        "You cannot like your own comment.",
+        403,
+    )
+
+
+def test_likes_are_per_reader_and_per_comment(article, author, other, make_user):
+    first, second = comment_by(author, article), comment_by(author, article)
+    third_reader = make_user("tess@example.org")
+    assert services.toggle_like(other, first) is True
+    assert services.toggle_like(other, second) is True  # liking another keeps the first
+    assert services.toggle_like(third_reader, first) is True  # another reader's like adds
+    db.session.commit()
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert (first.like_count, second.like_count) == (2, 1)
+    assert services.toggle_like(other, first) is False  # taking it back removes only theirs
+    db.session.commit()
+    db.session.refresh(first)
+    assert first.like_count == 1
+
+
+def test_deleting_a_reply_takes_it_out_of_its_threads_count(article, author, other):
+    top = comment_by(other, article)
+    reply = Comment(article_id=article.id, author_id=author.id, body="A reply.", thread_id=top.id)
+    db.session.add(reply)
+    top.reply_count = 1
+    article.comment_count += 1
+    db.session.commit()
+    services.delete_comment(author, reply)
+    db.session.commit()
+    db.session.refresh(top)
+    assert top.reply_count == 0 and shown_count(article) == 1
+
+
+def test_deleting_a_held_comment_renews_the_discussion(article, author):
+    held = comment_by(author, article, status="pending")
+    before = discussion_version(article)
+    services.delete_comment(author, held)
+    db.session.commit()
+    assert discussion_version(article) > before
+
+
+def test_a_reader_may_report_two_comments(article, author, other):
+    first, second = comment_by(author, article), comment_by(author, article)
+    assert services.report_comment(other, first, "spam")[1] is True
+    assert services.report_comment(other, second, "spam")[1] is True
+    assert services.report_comment(other, second, "spam")[1] is False  # once per reader
+    db.session.commit()
+    reported = db.session.scalars(select(CommentReport.comment_id).order_by(CommentReport.id))
+    assert list(reported) == [first.id, second.id]
+
+
+def test_a_report_for_another_reason_needs_a_word_of_explanation(article, author, other):
+    comment = comment_by(author, article)
+    assert refusal(services.report_comment, other, comment, "other", "  ") == (
+        "Tell us briefly what is wrong.",
+        422,
+    )
+
+
+def test_a_reply_hidden_by_reports_leaves_its_threads_count(article, author, other):
+    set_setting("report_threshold", 1)
+    top = comment_by(other, article)
+    reply = Comment(article_id=article.id, author_id=author.id, body="A reply.", thread_id=top.id)
+    db.session.add(reply)
+    top.reply_count = 1
+    article.comment_count += 1
+    db.session.commit()
+    services.report_comment(other, reply, "spam")
+    db.session.commit()
+    db.session.refresh(top)
+    assert reply.status == "pending"
+    assert (top.reply_count, shown_count(article)) == (0, 1)
+
+
+def test_two_readers_may_post_the_same_words(article, author, other):
+    services.post_comment(author, article, "Well said.")
+    comment, created = services.post_comment(other, article, "Well said.")
+    assert created and comment.author_id == other.id
+
+
+def test_a_newcomers_first_comments_wait_for_a_moderator(article, author, other):
+    set_setting("hold_first_comments", 1)
+    comment_by(other, article)  # someone else's published comment counts for nothing
+    first, _ = services.post_comment(author, article, "My first words here.")
+    assert first.status == "pending"
+    db.session.execute(update(User).values(last_comment_at=None))
+    second, _ = services.post_comment(author, article, "Still new here.")
+    assert second.status == "pending", "a held comment is not yet a published one"
