@@ -3,12 +3,15 @@
 import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from membership import converters
@@ -122,6 +125,43 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+# A pooled connection idle longer than this is pinged before it is used again.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+@event.listens_for(Pool, "checkin")
+def _remember_checkin(dbapi_connection, connection_record) -> None:
+    connection_record.info["checked_in_at"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, connection_record, connection_proxy) -> None:
+    """Check a PostgreSQL connection that sat idle in the pool before handing it out.
+
+    Instead of `pool_pre_ping`, which pings before every request: a busy worker reuses its
+    connection within milliseconds, and the ping was one round trip of the two or three an
+    anonymous page needs. After a restart, a connection idle for a second or more is pinged
+    and replaced here. One used within the last second meets a restart only if the database
+    went down and came back within that second with no request in between; that request
+    gets the 503 "try again" page (membership/web.py), nothing is half-written, and the pool
+    is renewed for the next one. Raising `DisconnectionError` makes the pool connect again.
+    """
+    checked_in_at = connection_record.info.get("checked_in_at")
+    if isinstance(dbapi_connection, sqlite3.Connection) or checked_in_at is None:
+        return  # a file needs no ping; a new connection was just made
+    if time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()  # the ping opened a transaction (psycopg, not autocommit)
+    except Exception as error:
+        raise DisconnectionError("pooled connection lost while idle") from error
 
 
 @event.listens_for(Engine, "savepoint")

@@ -106,8 +106,9 @@ def load_config(instance_path: str, app_env: str | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(
             os.environ.get("DATABASE_URL", default_db)
         ),
-        # hide_parameters keeps password hashes and tokens out of logged SQL errors.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # hide_parameters keeps password hashes and tokens out of logged SQL errors. Pooled
+        # connections are pinged only after a second idle (membership/__init__._ping_if_idle).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # Mail: without MAIL_SERVER, messages are logged and saved under instance/outbox/.
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": _env_int("MAIL_PORT", 25),
