@@ -184,17 +184,3 @@ def sponsor_condition(now: datetime):
             and_(Sponsorship.status == "paid", Sponsorship.created_at > now - timedelta(days=365)),
         ),
     )
-
-
-def supporter_badges(user_ids: set[int]) -> dict[int, str]:
-    """Badge label per author among `user_ids`, in one query: "Member" before "Sponsor"."""
-    if not user_ids:
-        return {}
-    now = utcnow()
-    rows = db.session.execute(
-        select(User.id, paying_condition(now)).where(
-            User.id.in_(user_ids), or_(paying_condition(now), sponsor_condition(now))
-        )
-    )
-    # Every row found is a member or a sponsor; a member's badge wins.
-    return {user_id: "Member" if paying else "Sponsor" for user_id, paying in rows}
