@@ -57,13 +57,13 @@ def navigation_sections() -> list[Link]:
 
 
 def tags_of(article: Article) -> list[Link]:
-    """The story's tags, kept per process under (article, version): tags change only when the
-    story is saved, which bumps its version."""
+    """The story's tags, kept per process under (article, version, site version): tags change
+    only when the story is saved, which bumps its version."""
     version = article.version
     if not isinstance(version, int):  # a version bump not yet flushed: read it as it is
         return [Link(tag.slug, tag.name) for tag in article.tags]
     kept: OrderedDict = current_app.extensions.setdefault("article_tags", OrderedDict())
-    key = (article.id, version)
+    key = (article.id, version, site_version())  # the site version: a re-created database
     links = kept.get(key)
     if links is None:
         links = kept[key] = [Link(tag.slug, tag.name) for tag in article.tags]

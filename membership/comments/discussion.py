@@ -287,7 +287,8 @@ def usual_comment_box(article: Article, gate: Gate, sort: str, csrf_token: str) 
         form = None
         if gate.allowed:
             form = CommentForm(formdata=None)
-            form.csrf_token.current_token = _TOKEN_PLACEHOLDER
+            if hasattr(form, "csrf_token"):  # absent when WTF_CSRF_ENABLED is off
+                form.csrf_token.current_token = _TOKEN_PLACEHOLDER
             form.submission_id.data = _SUBMISSION_PLACEHOLDER
         html = render_template(
             "comments/_viewer.html",

@@ -269,7 +269,12 @@ def hold_reason(user: User, body: str) -> str | None:
 
 def adjust_comment_counts(article_id: int, thread_id: int | None, delta: int) -> None:
     """Keep the article's and the thread's counters in step (atomic increments); the same
-    UPDATE bumps the discussion's cache version."""
+    UPDATE bumps the discussion's cache version.
+
+    "fetch" takes the new values from the database (RETURNING), not from adding to what this
+    request loaded: another reader's comment may have committed in between, and the in-place
+    answer looks up the discussion under the version read back here.
+    """
     db.session.execute(
         update(Article)
         .where(Article.id == article_id)
@@ -277,12 +282,14 @@ def adjust_comment_counts(article_id: int, thread_id: int | None, delta: int) ->
             comment_count=Article.comment_count + delta,
             discussion_version=Article.discussion_version + 1,
         )
+        .execution_options(synchronize_session="fetch")
     )
     if thread_id is not None:
         db.session.execute(
             update(Comment)
             .where(Comment.id == thread_id)
             .values(reply_count=Comment.reply_count + delta)
+            .execution_options(synchronize_session="fetch")
         )
 
 
