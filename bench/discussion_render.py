@@ -24,7 +24,6 @@ import argparse
 import cProfile
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,9 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dataset, scenarios  # noqa: E402
+from bench import dataset, flames, scenarios  # noqa: E402
 from bench.run import (  # noqa: E402
-    BIN,
     forge_sessions,
     inprocess_app,
     postgres_admin_conninfo,
@@ -43,19 +41,6 @@ from bench.run import (  # noqa: E402
 )
 
 DB_NAME = os.environ.get("DISCUSSION_BENCH_DB", "membership_discussion_bench")
-
-
-def _env(url: str, instance: Path) -> dict:
-    return {
-        "SECRET_KEY": "discussion-bench-secret-key-discussion-bench",
-        "SITE_URL": "https://news.bench.example",
-        "INSTANCE_PATH": str(instance),
-        "STRIPE_SECRET_KEY": "sk_test_bench",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
-        "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-        "STRIPE_API_BASE": "http://127.0.0.1:9",
-        "DATABASE_URL": url,
-    }
 
 
 def _admin(sql: str) -> None:
@@ -66,29 +51,9 @@ def _admin(sql: str) -> None:
 
 
 def prepare(kind: str, scale: float, workdir: Path) -> tuple[str, dict, dataset.Dataset]:
-    """Create, migrate and fill the throwaway database."""
-    instance = workdir / "instance"
-    instance.mkdir(exist_ok=True)
-    if kind == "postgresql":
-        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        _admin(f'CREATE DATABASE "{DB_NAME}"')
-        base = postgres_admin_conninfo().rsplit("/", 1)[0]
-        url = base.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{DB_NAME}"
-    else:
-        url = f"sqlite:///{instance / 'discussion.sqlite3'}"
-    env = _env(url, instance)
-    subprocess.run(  # noqa: S603
-        [str(BIN / "flask"), "--app", "app", "db", "upgrade"],
-        cwd=ROOT,
-        env={**os.environ, **env, "APP_ENV": "production", "REDIS_URL": ""},
-        check=True,
-        capture_output=True,
-    )
-    sizes = {k: max(int(v * scale), 1) for k, v in dataset.SIZES.items()}
-    data = dataset.generate(
-        url, sizes=sizes, reader_sessions=2_000, log=lambda *_: None, secret_key=env["SECRET_KEY"]
-    )
-    return url, env, data
+    """Create, migrate and fill the throwaway database (as `make profile` does)."""
+    url, data = flames.prepare(kind, scale, workdir, database=DB_NAME)
+    return url, flames._env(url, workdir / "instance"), data
 
 
 def per_call(function, runs: int) -> float:

@@ -67,8 +67,12 @@ def _env(url: str, instance: Path) -> dict:
     }
 
 
-def prepare(kind: str, scale: float, workdir: Path) -> tuple[str, dataset.Dataset]:
-    """Create, migrate and fill the throwaway database; returns its URL and the dataset facts."""
+def prepare(
+    kind: str, scale: float, workdir: Path, database: str = PROFILE_DB
+) -> tuple[str, dataset.Dataset]:
+    """Create, migrate and fill a throwaway database (`database` on PostgreSQL, a file under
+    `workdir` on SQLite); returns its URL and the dataset facts. The app's settings for it are
+    `_env(url, workdir / "instance")`. bench/discussion_render.py uses it too."""
     instance = workdir / "instance"
     instance.mkdir(exist_ok=True)
     if kind == "postgresql":
@@ -76,18 +80,24 @@ def prepare(kind: str, scale: float, workdir: Path) -> tuple[str, dataset.Datase
 
         conninfo = postgres_admin_conninfo()
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{PROFILE_DB}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{PROFILE_DB}"')
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{database}"')
         base = conninfo.rsplit("/", 1)[0]
-        url = base.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{PROFILE_DB}"
+        url = base.replace("postgresql://", "postgresql+psycopg://", 1) + f"/{database}"
     else:
-        url = f"sqlite:///{instance / 'profile.sqlite3'}"
+        url = f"sqlite:///{instance / (database + '.sqlite3')}"
     env = {**os.environ, **_env(url, instance), "APP_ENV": "production", "REDIS_URL": ""}
     subprocess.run(  # noqa: S603
         [str(BIN / "flask"), "--app", "app", "db", "upgrade"], cwd=ROOT, env=env, check=True
     )
     sizes = {k: max(int(v * scale), 1) for k, v in dataset.SIZES.items()}
-    data = dataset.generate(url, sizes=sizes, reader_sessions=2_000, log=lambda *_: None)
+    data = dataset.generate(
+        url,
+        sizes=sizes,
+        reader_sessions=2_000,
+        log=lambda *_: None,
+        secret_key=_env(url, instance)["SECRET_KEY"],
+    )
     return url, data
 
 
