@@ -267,6 +267,23 @@ def cached_fragment(key_parts: tuple, build: Callable[[], str], timeout: int) ->
     return value
 
 
+def kept_in_process(name: str, key: Hashable, build: Callable[[], Any], limit: int = 1024) -> Any:
+    """A value built once per process under `key` and kept in the app (`name` is the store).
+
+    `key` must hold every version the value depends on, as for the shared cache: then a write
+    reaches every process at once, and nothing needs deleting. The store is emptied when it
+    reaches `limit` entries, which keeps it small without bookkeeping.
+    """
+    kept: dict = current_app.extensions.setdefault(name, {})
+    value = kept.get(key)
+    if value is None:
+        value = build()
+        if len(kept) >= limit:
+            kept.clear()
+        kept[key] = value
+    return value
+
+
 # --- versions -----------------------------------------------------------------------------
 
 

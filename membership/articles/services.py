@@ -1,13 +1,12 @@
 """Article queries for the reading pages."""
 
 import time
-from collections import OrderedDict
 from typing import NamedTuple
 
 from flask import current_app, url_for
 from sqlalchemy import select
 
-from membership.cache import site_version
+from membership.cache import kept_in_process, site_version
 from membership.extensions import db
 from membership.models import Article, ArticleStatus, Section, Tag
 from membership.models.types import utcnow
@@ -24,7 +23,6 @@ def published_articles():
 
 # Kept per process: what every page shows and that changes only with a version.
 NAVIGATION_SECONDS = 15
-TAGS_KEPT = 1024
 
 
 class Link(NamedTuple):
@@ -60,16 +58,15 @@ def tags_of(article: Article) -> list[Link]:
     """The story's tags, kept per process under (article, version, site version): tags change
     only when the story is saved, which bumps its version."""
     version = article.version
-    if not isinstance(version, int):  # a version bump not yet flushed: read it as it is
+
+    def build() -> list[Link]:
         return [Link(tag.slug, tag.name) for tag in article.tags]
-    kept: OrderedDict = current_app.extensions.setdefault("article_tags", OrderedDict())
-    key = (article.id, version, site_version())  # the site version: a re-created database
-    links = kept.get(key)
-    if links is None:
-        links = kept[key] = [Link(tag.slug, tag.name) for tag in article.tags]
-        while len(kept) > TAGS_KEPT:
-            kept.popitem(last=False)
-    return links
+
+    if not isinstance(version, int):  # a version bump not yet flushed: read it as it is
+        return build()
+    # The site version too: a re-created database starts its articles' versions again.
+    key = (article.id, version, site_version())
+    return kept_in_process("article_tags", key, build)
 
 
 def published_in_section(section: Section):

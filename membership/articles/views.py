@@ -15,6 +15,7 @@ from membership.articles.rendering import render_markdown
 from membership.cache import (
     cached_fragment,
     fresh_seconds,
+    kept_in_process,
     remember_site_version,
     site_version,
     site_version_column,
@@ -183,12 +184,9 @@ STORIES_KEPT = 256
 def story_html(found: Article, readable: bool, *, signed_in: bool) -> Markup:
     """The story (headline, byline, tags, body or invitation), kept per process under its
     version and the site version: every edit, publication or section change gives a new key."""
-    version = found.version
-    key = (found.id, version, site_version(), readable, signed_in)
-    stories: dict = current_app.extensions.setdefault("stories", {})
-    html = stories.get(key) if isinstance(version, int) else None
-    if html is None:
-        html = Markup(  # noqa: S704  (rendered by Jinja with autoescaping)
+
+    def build() -> Markup:
+        return Markup(  # noqa: S704  (rendered by Jinja with autoescaping)
             render_template(
                 "articles/_story.html",
                 article=found,
@@ -197,11 +195,12 @@ def story_html(found: Article, readable: bool, *, signed_in: bool) -> Markup:
                 readable=readable,
             )
         )
-        if isinstance(version, int):
-            if len(stories) >= STORIES_KEPT:
-                stories.clear()
-            stories[key] = html
-    return html
+
+    version = found.version
+    if not isinstance(version, int):  # a version bump not yet flushed (a preview)
+        return build()
+    key = (found.id, version, site_version(), readable, signed_in)
+    return kept_in_process("stories", key, build, STORIES_KEPT)
 
 
 @bp.route("/healthz")

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from membership.cache import cached_fragment, fresh_seconds
+from membership.cache import cached_fragment, fresh_seconds, kept_in_process
 from membership.comments.blocks import (
     comment_block,
     featured_items,
@@ -280,17 +280,15 @@ COMMENT_BOXES_KEPT = 1024
 
 def usual_comment_box(article: Article, gate: Gate, sort: str, csrf_token: str) -> str:
     """The comment box with nothing typed yet, or why this reader cannot comment."""
-    boxes: dict = current_app.extensions.setdefault("comment_boxes", {})
-    key = (request.script_root, article.slug, sort, gate)
-    html = boxes.get(key)
-    if html is None:
+
+    def build() -> str:
         form = None
         if gate.allowed:
             form = CommentForm(formdata=None)
             if hasattr(form, "csrf_token"):  # absent when WTF_CSRF_ENABLED is off
                 form.csrf_token.current_token = _TOKEN_PLACEHOLDER
             form.submission_id.data = _SUBMISSION_PLACEHOLDER
-        html = render_template(
+        return render_template(
             "comments/_viewer.html",
             article=article,
             gate=gate,
@@ -299,9 +297,9 @@ def usual_comment_box(article: Article, gate: Gate, sort: str, csrf_token: str) 
             pending=[],
             sort=sort,
         )
-        if len(boxes) >= COMMENT_BOXES_KEPT:
-            boxes.clear()
-        boxes[key] = html
+
+    key = (request.script_root, article.slug, sort, gate)
+    html = kept_in_process("comment_boxes", key, build, COMMENT_BOXES_KEPT)
     return html.replace(_TOKEN_PLACEHOLDER, csrf_token).replace(
         _SUBMISSION_PLACEHOLDER, uuid.uuid4().hex
     )
