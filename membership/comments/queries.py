@@ -260,39 +260,26 @@ def viewer_marks_columns() -> list:
     since = bindparam("editable_since", type_=Comment.__table__.c.created_at.type)
 
     def ids(column, *conditions):
-        return (
-            select(func.aggregate_strings(cast(column, String), ","))
-            .where(*conditions)
-            .scalar_subquery()
-        )
+        """The values of `column` (a comment's id) as text, for this article's comments."""
+        query = select(func.aggregate_strings(cast(column, String), ","))
+        if column is not Comment.id:  # a like or report row: reach its comment
+            query = query.join(Comment, Comment.id == column)
+        return query.where(Comment.article_id == Article.id, *conditions).scalar_subquery()
 
     own = (
-        Comment.article_id == Article.id,
         Comment.author_id == viewer_id,
         Comment.status.in_([CommentStatus.PUBLISHED, CommentStatus.PENDING]),
     )
-    liked = (
-        select(func.aggregate_strings(cast(CommentLike.comment_id, String), ","))
-        .join(Comment, Comment.id == CommentLike.comment_id)
-        .where(CommentLike.user_id == viewer_id, Comment.article_id == Article.id)
-        .scalar_subquery()
-    )
-    reported = (
-        select(func.aggregate_strings(cast(CommentReport.comment_id, String), ","))
-        .join(Comment, Comment.id == CommentReport.comment_id)
-        .where(CommentReport.reporter_id == viewer_id, Comment.article_id == Article.id)
-        .scalar_subquery()
-    )
     pending = (
         select(func.count(Comment.id))
-        .where(*own, Comment.status == CommentStatus.PENDING)
+        .where(Comment.article_id == Article.id, *own, Comment.status == CommentStatus.PENDING)
         .scalar_subquery()
     )
     return [
         ids(Comment.id, *own).label("own_ids"),
         ids(Comment.id, *own, Comment.created_at >= since).label("editable_ids"),
-        liked.label("liked_ids"),
-        reported.label("reported_ids"),
+        ids(CommentLike.comment_id, CommentLike.user_id == viewer_id).label("liked_ids"),
+        ids(CommentReport.comment_id, CommentReport.reporter_id == viewer_id).label("reported_ids"),
         pending.label("pending_count"),
     ]
 
