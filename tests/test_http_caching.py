@@ -218,3 +218,15 @@ def test_reading_pages_run_without_a_transaction(signed_in, story, path, reading
         assert not any(states), states
     elif db.engine.dialect.name == "postgresql":  # pysqlite opens transactions only for writes
         assert all(states), states
+
+
+def test_a_paying_members_article_page_reads_no_more(app, story, make_user, login):
+    """A member's subscription and tier come with the session (the banner and the gate ask):
+    their page reads the same two statements as a free reader's."""
+    make_user("member@example.org", paying=True)
+    member = app.test_client()
+    assert login(member, "member@example.org").status_code == 302
+    member.get("/articles/harbor-story")
+    with Statements() as statements:
+        assert member.get("/articles/harbor-story").status_code == 200
+    assert len(statements.seen) == 2, statements.seen

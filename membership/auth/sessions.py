@@ -8,6 +8,7 @@ from functools import lru_cache
 from flask import current_app, flash, g, has_app_context, session
 from flask_login import login_user, logout_user
 from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.orm import aliased
 
 from membership.access import LIVE_STATUSES, remember_live_subscriptions
 from membership.cache import remember_site_version, site_version_column
@@ -97,16 +98,19 @@ def _expired(record: UserSession, user: User, now: datetime) -> bool:
 @lru_cache(maxsize=1)
 def _session_statement():
     """The session row, its user, the user's live subscriptions with their tiers (usually none
-    or one, so one or two rows) and the site version: what every signed-in page needs before
-    it renders (the gate, the membership banner, the navigation), in one round trip."""
+    or one, so one or two rows), the user's complimentary tier and the site version: what every
+    signed-in page needs before it renders (the gate, the membership banner, the navigation),
+    in one round trip."""
+    complimentary = aliased(Tier)
     return (
-        select(UserSession, User, Subscription, Tier, site_version_column())
+        select(UserSession, User, Subscription, Tier, complimentary, site_version_column())
         .join(User, User.id == UserSession.user_id)
         .outerjoin(
             Subscription,
             and_(Subscription.user_id == User.id, Subscription.status.in_(LIVE_STATUSES)),
         )
         .outerjoin(Tier, Tier.id == Subscription.tier_id)
+        .outerjoin(complimentary, complimentary.id == User.complimentary_tier_id)
         .where(
             UserSession.token_hash == bindparam("token_hash"),
             UserSession.user_id == bindparam("user_id"),
@@ -125,12 +129,11 @@ def load_user_from_session(user_id: str) -> User | None:
     ).all()
     if not rows:
         return None
-    record, user, _subscription, _tier, site = rows[0]
-    remember_live_subscriptions(
-        user,
-        [row[2] for row in rows if row[2] is not None],
-        [row[3] for row in rows if row[3] is not None],
-    )
+    record, user, _subscription, _tier, complimentary, site = rows[0]
+    tiers = [row[3] for row in rows if row[3] is not None]
+    if complimentary is not None:
+        tiers.append(complimentary)
+    remember_live_subscriptions(user, [row[2] for row in rows if row[2] is not None], tiers)
     remember_site_version(site)
     now = utcnow()
     if record.revoked_at is not None and user.is_suspended:
