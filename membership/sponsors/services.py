@@ -212,7 +212,11 @@ def fulfil_session(session: dict) -> Sponsorship | None:
         subscription_id = stripe_id(session.get("subscription"))
         if not subscription_id:
             return None
-        values.update(stripe_subscription_id=subscription_id, status=SponsorshipStatus.ACTIVE)
+        # A bank debit still on its way: nothing counts (wall, goal, badge) until it arrives.
+        values.update(
+            stripe_subscription_id=subscription_id,
+            status=SponsorshipStatus.ACTIVE if paid else SponsorshipStatus.PENDING,
+        )
         sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription_id, values)
     else:
         intent_id = stripe_id(session.get("payment_intent"))
@@ -227,7 +231,8 @@ def fulfil_session(session: dict) -> Sponsorship | None:
             _record_one_time_payment(sponsorship, intent_id)
     sponsorship.stripe_checkout_session_id = session["id"]
     if paid and sponsorship.status == SponsorshipStatus.PENDING:
-        sponsorship.status = SponsorshipStatus.PAID
+        monthly = sponsorship.frequency == Frequency.MONTHLY
+        sponsorship.status = SponsorshipStatus.ACTIVE if monthly else SponsorshipStatus.PAID
     db.session.flush()
     if paid:
         _thank(sponsorship)
@@ -322,14 +327,20 @@ def sync_subscription(subscription: dict) -> Sponsorship:
         currency=price.get("currency") or str(get_setting("currency")),
         customer=stripe_id(subscription.get("customer")),
     )
-    values.update(stripe_subscription_id=subscription["id"], status=SponsorshipStatus.ACTIVE)
+    # First seen `incomplete` (or `paused`): the first payment has not arrived, so the gift
+    # waits as pending, out of the wall, the goal and the badges, until Stripe says `active`.
+    live = subscription.get("status") in ("active", "trialing", "past_due")
+    values.update(
+        stripe_subscription_id=subscription["id"],
+        status=SponsorshipStatus.ACTIVE if live else SponsorshipStatus.PENDING,
+    )
     sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription["id"], values)
     if price.get("unit_amount"):
         sponsorship.amount = int(price["unit_amount"])
     if subscription.get("status") in ("canceled", "incomplete_expired", "unpaid"):
         sponsorship.status = SponsorshipStatus.CANCELED
         sponsorship.canceled_at = sponsorship.canceled_at or utcnow()
-    elif subscription.get("status") in ("active", "trialing", "past_due"):
+    elif live:
         sponsorship.status = SponsorshipStatus.ACTIVE
     db.session.flush()
     return sponsorship

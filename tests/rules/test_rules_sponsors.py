@@ -190,6 +190,31 @@ def test_a_partly_refunded_gift_can_still_be_disputed(client, stripe_stub):
     assert queries.totals_since(since) == 0
 
 
+@pytest.mark.parametrize("order", ["as sent", "checkout first", "checkout only"])
+def test_a_monthly_bank_debit_gift_counts_only_once_the_money_arrives(
+    member, stripe_stub, client, order
+):
+    """Stripe's subscription is `incomplete` until the first debit settles: no wall, no goal,
+    no "active" on the account page until then, whichever event arrives first."""
+    response = give(
+        member, frequency="monthly", amount="10", public_name="", recognition="name_amount"
+    )
+    session_id = session_of(response)
+    stripe_stub.complete_checkout(session_id, paid=False)
+    sent = {"as sent": None, "checkout first": [1, 0], "checkout only": [1]}[order]
+    assert set(stripe_stub.deliver(order=sent)) == {200}
+    assert db.session.scalar(select(Sponsorship.status)) == "pending"
+    assert "Mara" not in wall_text(client)
+    assert queries.monthly_goal().raised == 0
+    assert "$10 a month" in sponsorship_line(member) and "active" not in sponsorship_line(member)
+
+    stripe_stub.async_payment(session_id, succeeded=True)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.status)) == "active"
+    assert "Mara" in wall_text(client)
+    assert queries.monthly_goal().raised == 1000
+
+
 def test_a_monthly_gift_whose_first_bank_debit_fails_is_not_counted(member, stripe_stub):
     session_id = session_of(give(member, frequency="monthly", amount="10"))
     stripe_stub.complete_checkout(session_id, paid=False)
