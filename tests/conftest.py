@@ -5,10 +5,12 @@ The suite runs on SQLite by default and on PostgreSQL with `TEST_DATABASE=postgr
 """
 
 import atexit
+import functools
 import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -323,6 +325,42 @@ def make_app(database_url, smtp_server, tmp_path, monkeypatch):
 def app_config() -> dict:
     """Settings for the `app` fixture; a test module overrides this fixture to change them."""
     return {}
+
+
+# Constants that cost real time to build and hold no rule: a password hash for timing
+# equality, and the list of common passwords read from a file.
+KEPT_ACROSS_TESTS = {"_dummy_hash", "common_passwords"}
+
+
+def _membership_caches() -> list:
+    """Every function of the package kept behind `functools.lru_cache` (statement builders,
+    rendered snippets): what a process builds once and then reuses."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name == "membership" or name.startswith("membership."):
+            for value in vars(module).values():
+                # type(), not isinstance(): the module's LocalProxy objects (g, current_app)
+                # would look for an application context.
+                if (
+                    type(value) is functools._lru_cache_wrapper
+                    and value.__module__ == name
+                    and value.__name__ not in KEPT_ACROSS_TESTS
+                ):
+                    found.append(value)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_caches():
+    """Each test starts as a new process would: nothing built by an earlier test.
+
+    Without it a statement builder (the discussion's, which asks `access.paying_condition` for
+    the badges) runs only in the first test of a process and minute, so a test's result could
+    depend on the tests before it, and mutmut, which learns which tests reach each function by
+    watching calls, would judge the badge rules with whichever test came first.
+    """
+    for cached in _membership_caches():
+        cached.cache_clear()
 
 
 @pytest.fixture
