@@ -62,6 +62,10 @@ class Membership:
         return self.source in ("subscription", "complimentary")
 
 
+# Nothing compares a source with "free" (is_paying lists the paying ones): one shared value.
+FREE = Membership(None, "free")
+
+
 def complimentary_active(user: User, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return user.complimentary_tier_id is not None and (
@@ -82,13 +86,13 @@ def membership_of(user: User | None) -> Membership:
 
     Cached for the request, because the gate, the page and the badges all ask.
     """
-    if user is None or not getattr(user, "is_authenticated", False):
-        return Membership(None, "free")
+    if user is None or not user.is_authenticated:
+        return FREE
     cache = g.setdefault("memberships", {}) if has_request_context() else {}
     if user.id in cache:
         return cache[user.id]
     now = utcnow()
-    result = Membership(None, "free")
+    result = FREE
     for subscription in _live_subscriptions(user):
         access = subscription_access(
             subscription.status,
