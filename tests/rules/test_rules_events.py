@@ -20,7 +20,7 @@ from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.rules.test_rules_billing import stripe_api
 from tests.test_billing import subscribe
-from tests.test_sponsors import gift
+from tests.test_sponsors import gift, give, session_of
 
 
 @pytest.fixture
@@ -132,3 +132,38 @@ def test_an_updated_dispute_is_read_again(app, client, stripe_stub):
     stripe_stub.outbox.clear()  # the "closed" event is lost; an "updated" one arrives
     assert send(app, stripe_stub, "charge.dispute.updated", {"id": dispute}) == 200
     assert queries.totals_since(since) == 2500
+
+
+READS_PER_EVENT = {
+    # Stripe allows 100 reads a second in live mode: an event about a gift must not also make
+    # the membership side fetch it (nor the other way round), only to ignore it.
+    "membership": {
+        "customer.subscription.created": ["subscriptions"],
+        "invoice.paid": ["subscriptions"],
+        "checkout.session.completed": ["checkout/sessions"],
+    },
+    "monthly gift": {
+        "customer.subscription.created": ["subscriptions"],
+        "invoice.paid": ["invoices", "subscriptions", "payment_intents"],
+        "checkout.session.completed": ["checkout/sessions"],
+    },
+}
+
+
+@pytest.mark.parametrize("bought", READS_PER_EVENT)
+def test_each_event_reads_from_stripe_only_what_it_needs(member, stripe_stub, tiers, bought):
+    if bought == "membership":
+        subscribe(member, stripe_stub, deliver=False)
+    else:
+        response = give(member, frequency="monthly", amount="10")
+        stripe_stub.complete_checkout(session_of(response))
+    reads = {}
+    for event in list(stripe_stub.outbox):
+        before = len(stripe_stub.requests)
+        assert stripe_stub.deliver([event]) == [200]
+        reads[event["type"]] = [
+            request["path"].removeprefix("/v1/").rpartition("/")[0]
+            for request in stripe_stub.requests[before:]
+            if request["method"] == "GET"
+        ]
+    assert reads == READS_PER_EVENT[bought]
