@@ -50,7 +50,6 @@ class GateReason(StrEnum):
     ANONYMOUS = "anonymous"
     UNCONFIRMED = "unconfirmed"
     SUSPENDED = "suspended"
-    BANNED = "banned"
     CLOSED = "closed"
     AUTO_CLOSED = "auto-closed"
     PAYING_ONLY = "paying-only"
@@ -104,10 +103,9 @@ def comment_gate(user: User | None, article: Article) -> Gate:
         else:
             why = "This story is for subscribers, and so is its discussion."
         return Gate(GateReason.CANNOT_READ, f"{why} Once you can read it, you can take part.")
+    # A banned account is not authenticated (User.is_active): it meets the signed-out gate.
     if user is None or not user.is_authenticated:
         return Gate(GateReason.ANONYMOUS, "Sign in to leave a comment.")
-    if user.is_banned:
-        return Gate(GateReason.BANNED, "This account cannot comment.")
     if not user.is_confirmed:
         return Gate(GateReason.UNCONFIRMED, "Please confirm your email address to comment.")
     if user.is_suspended:

@@ -244,3 +244,32 @@ def test_a_newcomers_first_comments_wait_for_a_moderator(article, author, other)
     db.session.execute(update(User).values(last_comment_at=None))
     second, _ = services.post_comment(author, article, "Still new here.")
     assert second.status == "pending", "a held comment is not yet a published one"
+
+
+@pytest.mark.parametrize(
+    ("level", "why"),
+    [
+        ("members", "This story is for registered readers, and so is its discussion."),
+        ("paid", "This story is for subscribers, and so is its discussion."),
+    ],
+)
+def test_a_reader_who_cannot_read_the_story_is_told_why_they_cannot_comment(article, level, why):
+    article.access_level = level
+    db.session.commit()
+    gate = services.comment_gate(None, article)
+    assert (gate.allowed, gate.reason) == (False, "cannot-read")
+    assert gate.message == f"{why} Once you can read it, you can take part."
+
+
+def test_a_banned_account_is_offered_only_to_sign_in(article, author):
+    """Even an old session's user object: a banned account counts as signed out."""
+    from membership.auth.standing import ban
+
+    ban(author, reason="Spam")
+    db.session.commit()
+    gate = services.comment_gate(author, article)
+    assert (gate.allowed, gate.reason, gate.message) == (
+        False,
+        "anonymous",
+        "Sign in to leave a comment.",
+    )
