@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from membership.access import LIVE_STATUSES
 from membership.billing import stripe_gateway as gateway
 from membership.billing.services import customer_id_for
 from membership.extensions import db
@@ -329,7 +330,7 @@ def sync_subscription(subscription: dict) -> Sponsorship:
     )
     # First seen `incomplete` (or `paused`): the first payment has not arrived, so the gift
     # waits as pending, out of the wall, the goal and the badges, until Stripe says `active`.
-    live = subscription.get("status") in ("active", "trialing", "past_due")
+    live = subscription.get("status") in LIVE_STATUSES
     values.update(
         stripe_subscription_id=subscription["id"],
         status=SponsorshipStatus.ACTIVE if live else SponsorshipStatus.PENDING,
