@@ -4,10 +4,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from membership.extensions import db
-from membership.models import OutboxEmail, Subscription, Tier
+from membership.models import OutboxEmail, Subscription, Tier, User
 from membership.models.types import utcnow
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.rules.pages import alerts
@@ -133,6 +133,7 @@ def test_a_failed_payment_is_emailed_again_after_a_day(member, stripe_stub, tier
     stripe_stub.deliver()
     assert subjects().count("Your membership payment failed") == 1
     text = mailbox.text_of(mailbox.last("member@example.org"))
+    assert f"Hello {member.user.display_name}," in text
     assert "payment for your Supporter membership" in text
     assert "http://portal.test/account" in text
     earlier = utcnow() - timedelta(days=1, minutes=1)
@@ -189,3 +190,17 @@ def test_choosing_the_plan_you_have_says_so(member, stripe_stub, tiers):
     response = member.get("/membership/change?tier=supporter&interval=month")
     assert response.status_code == 409
     assert alerts(response) == ["That is already your plan."]
+
+
+def test_a_failed_payment_after_the_account_was_deleted_emails_nobody(
+    member, stripe_stub, tiers, mailbox
+):
+    """The books keep a subscription row whose account is gone (its user becomes NULL)."""
+    record = subscribe(member, stripe_stub)
+    db.session.execute(delete(User).where(User.id == member.user.id))
+    db.session.commit()
+    assert db.session.scalar(select(Subscription.user_id)) is None
+    mailbox.clear()
+    stripe_stub.fail_payment(record.stripe_subscription_id)
+    assert set(stripe_stub.deliver()) == {200}
+    assert subjects().count("Your membership payment failed") == 0
