@@ -204,3 +204,32 @@ def test_a_failed_payment_after_the_account_was_deleted_emails_nobody(
     stripe_stub.fail_payment(record.stripe_subscription_id)
     assert set(stripe_stub.deliver()) == {200}
     assert subjects().count("Your membership payment failed") == 0
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "upgrade"),
+    [
+        # Compared a month against a month: a year's price counts as twelve months.
+        (("supporter", "year"), ("patron", "month"), True),
+        (("supporter", "year"), ("supporter", "month"), True),  # $5 a month > $50 a year
+        (("supporter", "year"), ("friend", "month"), False),  # $4 a month < $50 a year
+        (("supporter", "month"), ("ally", "year"), False),  # $60 a year is $5 a month: a tie
+    ],
+)
+def test_a_plan_costing_more_a_month_is_an_upgrade_charged_now(
+    member, stripe_stub, tiers, current, new, upgrade
+):
+    from membership.billing.catalogue import sync_tier
+
+    for slug, monthly, yearly in [("friend", 400, 4000), ("ally", 600, 6000)]:
+        tier = Tier(slug=slug, name=slug.title(), monthly_price=monthly, yearly_price=yearly)
+        db.session.add(tier)
+        db.session.flush()
+        sync_tier(tier)
+    db.session.commit()
+    subscribe(member, stripe_stub, tier=current[0], interval=current[1])
+    page = member.get(f"/membership/change?tier={new[0]}&interval={new[1]}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert ("You will be charged" in text) == upgrade
+    assert ("Nothing is charged now" in text) == (not upgrade)
