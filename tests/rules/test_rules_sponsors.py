@@ -222,10 +222,14 @@ def test_a_monthly_bank_debit_gift_counts_only_once_the_money_arrives(
     assert "$10 a month" in sponsorship_line(member) and "active" not in sponsorship_line(member)
 
     stripe_stub.async_payment(session_id, succeeded=True)
+    if order == "checkout only":  # the invoice's and the subscription's events are lost too
+        stripe_stub.outbox[:] = [e for e in stripe_stub.outbox if e["type"].startswith("checkout.")]
     assert set(stripe_stub.deliver()) == {200}
     assert db.session.scalar(select(Sponsorship.status)) == "active"
-    assert "Mara" in wall_text(client)
-    assert queries.monthly_goal().raised == 1000
+    assert "active" in sponsorship_line(member)
+    if order != "checkout only":  # the wall and the goal count payments: the invoice brings them
+        assert "Mara" in wall_text(client)
+        assert queries.monthly_goal().raised == 1000
 
 
 def test_a_monthly_gift_whose_first_bank_debit_fails_is_not_counted(member, stripe_stub):
