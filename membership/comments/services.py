@@ -71,7 +71,7 @@ class Gate:
 class CommentRefused(Exception):
     """A comment action the rules do not allow; `status` is the HTTP status to answer."""
 
-    def __init__(self, message: str, status: int = 403):
+    def __init__(self, message: str, status: int = 403):  # 403 unless a refusal says otherwise
         super().__init__(message)
         self.message = message
         self.status = status
@@ -196,7 +196,7 @@ def post_comment(
     """
     gate = comment_gate(user, article)
     if not gate.allowed:
-        raise CommentRefused(gate.message, 403)
+        raise CommentRefused(gate.message)
     body = _check_body(body)
     if reply_to is not None and (
         reply_to.article_id != article.id or reply_to.status != CommentStatus.PUBLISHED
@@ -337,10 +337,10 @@ def can_edit(user: User | None, comment: Comment) -> bool:
 def edit_comment(user: User, comment: Comment, body: str) -> None:
     """Change your own comment within 15 minutes of posting; it is marked as edited."""
     if comment.author_id != user.id:
-        raise CommentRefused("You can only edit your own comments.", 403)
+        raise CommentRefused("You can only edit your own comments.")
     _require_good_standing(user)
     if not can_edit(user, comment):
-        raise CommentRefused("Comments can be edited for 15 minutes after posting.", 403)
+        raise CommentRefused("Comments can be edited for 15 minutes after posting.")
     body = _check_body(body)
     if body != comment.body:
         comment.body = body
@@ -351,7 +351,7 @@ def edit_comment(user: User, comment: Comment, body: str) -> None:
 def delete_comment(user: User, comment: Comment) -> None:
     """Delete your own comment; a placeholder stays where others replied to it."""
     if comment.author_id != user.id:
-        raise CommentRefused("You can only delete your own comments.", 403)
+        raise CommentRefused("You can only delete your own comments.")
     if comment.status == CommentStatus.DELETED:
         return
     was_counted = comment.status == CommentStatus.PUBLISHED
@@ -379,7 +379,7 @@ def toggle_like(user: User, comment: Comment) -> bool:
     if comment.status != CommentStatus.PUBLISHED:
         raise CommentRefused("This comment cannot be liked.", 422)
     if comment.author_id == user.id:
-        raise CommentRefused("You cannot like your own comment.", 403)
+        raise CommentRefused("You cannot like your own comment.")
     removed = db.session.execute(
         delete(CommentLike).where(
             CommentLike.comment_id == comment.id, CommentLike.user_id == user.id
@@ -400,7 +400,7 @@ def toggle_like(user: User, comment: Comment) -> bool:
 def feature_comment(moderator: User, comment: Comment, featured: bool) -> bool:
     """Moderators: show a comment first, under "Featured", or take it back; audited."""
     if not moderator.is_staff:
-        raise CommentRefused("Only moderators can feature comments.", 403)
+        raise CommentRefused("Only moderators can feature comments.")
     if featured and comment.status != CommentStatus.PUBLISHED:
         raise CommentRefused("Only a published comment can be featured.", 422)
     comment.featured_at = utcnow() if featured else None
@@ -425,7 +425,7 @@ def report_comment(
     """File a report (once per reader); enough open reports hide the comment pending review."""
     _require_good_standing(user)
     if comment.author_id == user.id:
-        raise CommentRefused("You cannot report your own comment.", 403)
+        raise CommentRefused("You cannot report your own comment.")
     if comment.status not in (CommentStatus.PUBLISHED, CommentStatus.PENDING):
         raise CommentRefused("This comment is no longer shown.", 422)
     reason = ReportReason(reason)
