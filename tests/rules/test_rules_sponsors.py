@@ -1,5 +1,6 @@
 """Sponsorship money rules a sponsor would notice, driven through the stand-in Stripe (issue 15)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -345,3 +346,31 @@ def test_the_sponsorship_service_refuses_what_the_form_would(app, change, messag
     with pytest.raises(SponsorshipRefused) as refused:
         start_checkout(None, **gift_values)
     assert (refused.value.message, refused.value.status) == (message, 422)
+
+
+@pytest.mark.parametrize(
+    ("meanwhile", "counted"), [("nothing", 2500), ("partly refunded", 1500), ("disputed", 0)]
+)
+def test_a_gift_recorded_days_late_keeps_what_stripe_knows_of_its_payment(
+    client, stripe_stub, mailbox, meanwhile, counted
+):
+    """Our webhook endpoint was down for three days: the payment's date, its receipt, and a
+    refund or dispute that came meanwhile (whose own events were lost) are Stripe's."""
+    session_id = session_of(give(client))
+    stripe_stub.complete_checkout(session_id, email="gus@example.org")
+    intent = stripe_api(stripe_stub, "GET", f"/v1/checkout/sessions/{session_id}")["payment_intent"]
+    charge_id = stripe_api(stripe_stub, "GET", f"/v1/payment_intents/{intent}")["latest_charge"]
+    paid = utcnow() - timedelta(days=3)
+    stripe_stub._db[charge_id]["created"] = int(paid.timestamp())  # the payment three days ago
+    if meanwhile == "partly refunded":
+        stripe_stub.refund(intent, amount=1000)
+    elif meanwhile == "disputed":
+        stripe_stub.dispute(charge_id)
+    stripe_stub.outbox[:] = [e for e in stripe_stub.outbox if e["type"].startswith("checkout.")]
+    assert set(stripe_stub.deliver()) == {200}
+
+    assert queries.totals_since(paid - timedelta(days=1)) == counted
+    text = mailbox.text_of(mailbox.last("gus@example.org"))
+    assert f"Date: {paid:%d %B %Y}" in text
+    receipt = stripe_api(stripe_stub, "GET", f"/v1/charges/{charge_id}")["receipt_url"]
+    assert receipt and f"Receipt: {receipt}" in text
