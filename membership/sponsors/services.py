@@ -213,24 +213,19 @@ def fulfil_session(session: dict) -> Sponsorship | None:
         subscription_id = stripe_id(session.get("subscription"))
         if not subscription_id:
             return None
-        # A bank debit still on its way: nothing counts (wall, goal, badge) until it arrives.
-        values.update(
-            stripe_subscription_id=subscription_id,
-            status=SponsorshipStatus.ACTIVE if paid else SponsorshipStatus.PENDING,
-        )
+        values.update(stripe_subscription_id=subscription_id)
         sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription_id, values)
     else:
         intent_id = stripe_id(session.get("payment_intent"))
         if not intent_id:
             return None
-        values.update(
-            stripe_payment_intent_id=intent_id,
-            status=SponsorshipStatus.PAID if paid else SponsorshipStatus.PENDING,
-        )
+        values.update(stripe_payment_intent_id=intent_id)
         sponsorship, _created = _upsert(Sponsorship.stripe_payment_intent_id, intent_id, values)
         if paid:
             _record_one_time_payment(sponsorship, intent_id)
     sponsorship.stripe_checkout_session_id = session["id"]
+    # A new gift starts pending (the model's default); a bank debit still on its way stays so,
+    # out of the wall, the goal and the badges, until its money arrives.
     if paid and sponsorship.status == SponsorshipStatus.PENDING:
         monthly = sponsorship.frequency == Frequency.MONTHLY
         sponsorship.status = SponsorshipStatus.ACTIVE if monthly else SponsorshipStatus.PAID
@@ -328,21 +323,17 @@ def sync_subscription(subscription: dict) -> Sponsorship:
         currency=price.get("currency") or str(get_setting("currency")),
         customer=stripe_id(subscription.get("customer")),
     )
-    # First seen `incomplete` (or `paused`): the first payment has not arrived, so the gift
-    # waits as pending, out of the wall, the goal and the badges, until Stripe says `active`.
-    live = subscription.get("status") in LIVE_STATUSES
-    values.update(
-        stripe_subscription_id=subscription["id"],
-        status=SponsorshipStatus.ACTIVE if live else SponsorshipStatus.PENDING,
-    )
+    values.update(stripe_subscription_id=subscription["id"])
     sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription["id"], values)
     if price.get("unit_amount"):
         sponsorship.amount = int(price["unit_amount"])
     if subscription.get("status") in ("canceled", "incomplete_expired", "unpaid"):
         sponsorship.status = SponsorshipStatus.CANCELED
         sponsorship.canceled_at = sponsorship.canceled_at or utcnow()
-    elif live:
+    elif subscription.get("status") in LIVE_STATUSES:
         sponsorship.status = SponsorshipStatus.ACTIVE
+    # Else (first seen `incomplete` or `paused`): a new gift stays pending, the model's default,
+    # out of the wall, the goal and the badges until its first payment arrives.
     db.session.flush()
     return sponsorship
 
