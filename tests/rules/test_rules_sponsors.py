@@ -374,3 +374,12 @@ def test_a_gift_recorded_days_late_keeps_what_stripe_knows_of_its_payment(
     assert f"Date: {paid:%d %B %Y}" in text
     receipt = stripe_api(stripe_stub, "GET", f"/v1/charges/{charge_id}")["receipt_url"]
     assert receipt and f"Receipt: {receipt}" in text
+
+
+def test_a_guest_who_leaves_the_public_name_blank_appears_under_the_name_given_at_checkout(
+    client, stripe_stub
+):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="wanda@example.org", name="Wanda Walker")
+    assert set(stripe_stub.deliver()) == {200}
+    assert "Wanda Walker" in wall_text(client)
