@@ -352,7 +352,7 @@ def _membership_caches() -> list:
 
 
 @pytest.fixture(autouse=True)
-def fresh_process_caches():
+def fresh_process_caches(_package_caches):
     """Each test starts as a new process would: nothing built by an earlier test.
 
     Without it a statement builder (the discussion's, which asks `access.paying_condition` for
@@ -360,8 +360,21 @@ def fresh_process_caches():
     depend on the tests before it, and mutmut, which learns which tests reach each function by
     watching calls, would judge the badge rules with whichever test came first.
     """
-    for cached in _membership_caches():
+    for cached in _package_caches:
         cached.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def _package_caches() -> list:
+    """The cached functions, listed once for the session (every module imported first)."""
+    import importlib
+    import pkgutil
+
+    import membership
+
+    for module in pkgutil.walk_packages(membership.__path__, "membership."):
+        importlib.import_module(module.name)
+    return _membership_caches()
 
 
 @pytest.fixture
@@ -741,6 +754,37 @@ def pytest_configure(config):
 
         HTTPClient.INITIAL_DELAY = 0.01
         HTTPClient.MAX_DELAY = 0.05
+        _reuse_url_builders()
+
+
+def _reuse_url_builders() -> None:
+    """While mutmut tests a mutant: each app's URL rules reuse the builders compiled for the
+    same rule by an earlier app of the session.
+
+    Every test makes its own app, and Werkzeug compiles two small Python functions per URL rule
+    for `url_for` (about 0.1 s an app, most of a short test's setup). A builder depends only on
+    the rule's text and defaults, so the same rule gets the same function. Only in mutation
+    runs: `make test` keeps Werkzeug untouched.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    compiled: dict = {}
+
+    def reused(self, append_unknown: bool = True):
+        key = (
+            self.rule,
+            self.subdomain,
+            self.host,
+            repr(sorted((self.defaults or {}).items())),
+            tuple(self._trace),
+            append_unknown,
+        )
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = reused
 
 
 def pytest_collection_modifyitems(config, items):
