@@ -280,7 +280,7 @@ def _record_one_time_payment(sponsorship: Sponsorship, intent_id: str) -> None:
     charge = intent.get("latest_charge")
     if isinstance(charge, str):
         charge = gateway.retrieve_charge(charge)
-    amount = int(intent.get("amount_received") or intent.get("amount") or 0)
+    amount = int(intent["amount_received"])  # what a succeeded payment collected
     _add_payment(sponsorship, intent_id, charge, amount)
 
 
@@ -304,29 +304,28 @@ def record_invoice(invoice: dict) -> None:
             charge = intent.get("latest_charge")
             if isinstance(charge, str):
                 charge = gateway.retrieve_charge(charge)
-    _add_payment(sponsorship, invoice["id"], charge, int(invoice.get("amount_paid") or 0))
+    _add_payment(sponsorship, invoice["id"], charge, int(invoice["amount_paid"]))
     db.session.flush()
     _thank(sponsorship)
 
 
 def sync_subscription(subscription: dict) -> Sponsorship:
     """A monthly gift's current state from Stripe's subscription (created if still missing)."""
-    items = ((subscription.get("items") or {}).get("data")) or [{}]
-    price = items[0].get("price") or {}
+    # Our gifts are one item at one fixed price; Stripe always returns its amount and currency.
+    price = subscription["items"]["data"][0]["price"]
     metadata = _metadata(subscription)
     # No email or name of Stripe's here: the account in our metadata supplies both.
     values = _new_sponsorship_values(
         metadata,
         email=None,
         name=None,
-        amount=int(price.get("unit_amount") or 0),
-        currency=price.get("currency") or str(get_setting("currency")),
+        amount=int(price["unit_amount"]),
+        currency=price["currency"],
         customer=stripe_id(subscription.get("customer")),
     )
     values.update(stripe_subscription_id=subscription["id"])
     sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription["id"], values)
-    if price.get("unit_amount"):
-        sponsorship.amount = int(price["unit_amount"])
+    sponsorship.amount = int(price["unit_amount"])  # the reader may have changed it
     if subscription.get("status") in ("canceled", "incomplete_expired", "unpaid"):
         sponsorship.status = SponsorshipStatus.CANCELED
         sponsorship.canceled_at = sponsorship.canceled_at or utcnow()

@@ -374,6 +374,7 @@ def test_a_gift_recorded_days_late_keeps_what_stripe_knows_of_its_payment(
     assert f"Date: {paid:%d %B %Y}" in text
     receipt = stripe_api(stripe_stub, "GET", f"/v1/charges/{charge_id}")["receipt_url"]
     assert receipt and f"Receipt: {receipt}" in text
+    assert "http://portal.test/sponsors" in text and "http://portal.test/account" in text
 
 
 def test_a_guest_who_leaves_the_public_name_blank_appears_under_the_name_given_at_checkout(
