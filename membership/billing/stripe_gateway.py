@@ -275,6 +275,7 @@ def create_price(params: dict[str, Any], key_scope: str) -> str:
 
 
 def retrieve_payment_intent(payment_intent_id: str) -> dict[str, Any]:
+    """The payment intent with its latest charge expanded (callers read the charge's fields)."""
     intent = _call(
         "payment lookup",
         _client().v1.payment_intents.retrieve,

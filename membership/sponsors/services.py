@@ -277,9 +277,7 @@ def _add_payment(sponsorship: Sponsorship, reference: str, charge: dict | None, 
 
 def _record_one_time_payment(sponsorship: Sponsorship, intent_id: str) -> None:
     intent = gateway.retrieve_payment_intent(intent_id)
-    charge = intent.get("latest_charge")
-    if isinstance(charge, str):
-        charge = gateway.retrieve_charge(charge)
+    charge = intent.get("latest_charge")  # expanded by the gateway: a charge, not an id
     amount = int(intent["amount_received"])  # what a succeeded payment collected
     _add_payment(sponsorship, intent_id, charge, amount)
 
@@ -301,9 +299,7 @@ def record_invoice(invoice: dict) -> None:
         intent_id = stripe_id((payment.get("payment") or {}).get("payment_intent"))
         if intent_id:
             intent = gateway.retrieve_payment_intent(intent_id)
-            charge = intent.get("latest_charge")
-            if isinstance(charge, str):
-                charge = gateway.retrieve_charge(charge)
+            charge = intent.get("latest_charge")  # expanded by the gateway
     _add_payment(sponsorship, invoice["id"], charge, int(invoice["amount_paid"]))
     db.session.flush()
     _thank(sponsorship)
@@ -364,16 +360,10 @@ def apply_charge(charge_id: str) -> None:
     payment = db.session.scalar(
         select(SponsorshipPayment).where(SponsorshipPayment.stripe_charge_id == charge["id"])
     )
-    if payment is None and charge.get("payment_intent"):
-        payment = db.session.scalar(
-            select(SponsorshipPayment).where(
-                SponsorshipPayment.stripe_reference == stripe_id(charge["payment_intent"])
-            )
-        )
+    # Every payment we record keeps the id of the charge Stripe made for it (_add_payment).
     if payment is None:
         return
-    payment.amount_refunded = int(charge.get("amount_refunded") or 0)
-    payment.stripe_charge_id = charge["id"]
+    payment.amount_refunded = int(charge["amount_refunded"])
     log.info("sponsorship payment #%s refunded %s", payment.id, payment.amount_refunded)
 
 
