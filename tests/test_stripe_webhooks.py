@@ -94,6 +94,24 @@ def test_unverified_webhooks_are_refused_and_change_nothing(
     assert any("rejected webhook" in record.getMessage() for record in caplog.records)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"object": "event", "type": "invoice.paid", "data": {"object": {"id": "in_1"}}},
+        {"id": "evt_1", "object": "event", "data": {"object": {"id": "in_1"}}},
+        {"id": "evt_1", "object": "event", "type": "invoice.paid"},
+        {"id": "evt_1", "object": "event", "type": "invoice.paid", "data": {"object": "in_1"}},
+        ["evt_1", "invoice.paid"],
+    ],
+    ids=["no id", "no type", "no data", "object not an object", "a list"],
+)
+def test_a_signed_body_that_is_not_an_event_is_refused(app, stripe_stub, body):
+    response = post_event(app.test_client(), stripe_stub, body)
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid signature or payload"}
+    assert db.session.scalar(select(func.count(StripeEvent.id))) == 0
+
+
 def test_timestamps_within_tolerance_are_accepted(app, member, stripe_stub, supporter):
     completed_checkout(member, stripe_stub)
     event = stripe_stub.outbox[0]

@@ -52,8 +52,7 @@ def record_event(event: dict) -> bool:
 
 def handle_membership_event(event: dict) -> None:
     """Apply one verified event, re-fetching the object it is about."""
-    kind = event.get("type", "")
-    obj = (event.get("data") or {}).get("object") or {}
+    kind, obj = event["type"], event["data"]["object"]  # checked by verify_webhook
     if kind in CHECKOUT_EVENTS:
         if (obj.get("metadata") or {}).get("kind", "membership") == "membership":
             fulfil_checkout_session(gateway.retrieve_checkout_session(obj["id"]))

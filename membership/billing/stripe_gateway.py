@@ -331,6 +331,14 @@ def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, An
         raise InvalidWebhook("body is not a JSON event") from exc
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook(str(exc)) from exc
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+    # Every Stripe event has an id, a type and the object it is about: the handlers read them
+    # without fallbacks.
+    data = event.get("data") if isinstance(event, dict) else None
+    if not (
+        isinstance(data, dict)
+        and isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(data.get("object"), dict)
+    ):
         raise InvalidWebhook("body is not an event")
     return event

@@ -6,8 +6,7 @@ from membership.sponsors import services
 
 def handle_sponsorship_event(event: dict) -> None:
     """Apply one verified event; objects are fetched again from Stripe, never trusted."""
-    kind = event.get("type", "")
-    obj = (event.get("data") or {}).get("object") or {}
+    kind, obj = event["type"], event["data"]["object"]  # checked by verify_webhook
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if services.is_sponsorship(obj):
             services.fulfil_session(gateway.retrieve_checkout_session(obj["id"]))
