@@ -66,8 +66,8 @@ class Membership:
 FREE = Membership(None, "free")
 
 
-def complimentary_active(user: User, now: datetime | None = None) -> bool:
-    now = now or utcnow()
+def complimentary_active(user: User, now: datetime) -> bool:
+    """A complimentary tier with no end, or one that ends later than `now`."""
     return user.complimentary_tier_id is not None and (
         user.complimentary_until is None or user.complimentary_until > now
     )
