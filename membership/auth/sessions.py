@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from flask import current_app, flash, g, has_app_context, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import aliased
 
@@ -66,13 +66,11 @@ def forget_browser() -> None:
 
 
 def current_session() -> UserSession | None:
-    """The server-side row behind the current request's cookie, if any."""
-    if "user_session" in g:
-        return g.user_session
-    token = session.get(SESSION_KEY)
-    if not token:
-        return None
-    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    """The server-side row behind this request's cookie, as the user loader found it valid;
+    None for a visitor who is not signed in (an expired or revoked row is never returned)."""
+    if current_user.is_authenticated:  # runs Flask-Login's loader if nothing has asked yet
+        return g.get("user_session")
+    return None
 
 
 def _idle_timeout(user: User) -> timedelta:
