@@ -60,9 +60,8 @@ def sign_out() -> None:
 
 def forget_browser() -> None:
     """Drop the login from this browser's cookie (the server-side row is handled elsewhere)."""
-    logout_user()
+    logout_user()  # current_session() answers None from here on: nobody is signed in
     session.clear()
-    g.pop("user_session", None)
 
 
 def current_session() -> UserSession | None:
