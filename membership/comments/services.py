@@ -432,13 +432,8 @@ def report_comment(
     details = (details or "").strip()
     if reason == ReportReason.OTHER and not details:
         raise CommentRefused("Tell us briefly what is wrong.", 422)
-    existing = db.session.scalar(
-        select(CommentReport).where(
-            CommentReport.comment_id == comment.id, CommentReport.reporter_id == user.id
-        )
-    )
-    if existing is not None:
-        return existing, False
+    # One report per reader and comment: the unique constraint refuses a second one (a double
+    # click, a second tab), so no lookup first.
     report = CommentReport(
         comment_id=comment.id, reporter_id=user.id, reason=reason, details=details[:500]
     )
