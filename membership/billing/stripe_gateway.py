@@ -333,7 +333,9 @@ def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, An
         raise InvalidWebhook(str(exc)) from exc
     # Every Stripe event has an id, a type and the object it is about: the handlers read them
     # without fallbacks.
-    data = event.get("data") if isinstance(event, dict) else None
+    if not isinstance(event, dict):
+        raise InvalidWebhook("body is not an event")
+    data = event.get("data")
     if not (
         isinstance(data, dict)
         and isinstance(event.get("id"), str)
