@@ -8,7 +8,7 @@ view may call it without those checks).
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from membership.comments import services
 from membership.comments.services import CommentRefused
@@ -273,3 +273,44 @@ def test_a_banned_account_is_offered_only_to_sign_in(article, author):
         "anonymous",
         "Sign in to leave a comment.",
     )
+
+
+def test_a_reader_past_their_first_comments_is_published_at_once(article, author, other):
+    set_setting("hold_first_comments", 2)
+    comment_by(other, article)
+    comment_by(author, article)
+    db.session.execute(update(User).values(last_comment_at=None))
+    second, _ = services.post_comment(author, article, "My second words here.")
+    assert second.status == "pending", "one published comment of two"
+    comment_by(author, article)
+    db.session.execute(update(User).values(last_comment_at=None))
+    third, _ = services.post_comment(author, article, "Now I am known here.")
+    assert third.status == "published"
+
+
+def test_a_post_the_gate_refuses_says_why(article, author):
+    from membership.auth.standing import ban
+
+    ban(author, reason="Spam")
+    db.session.commit()
+    assert refusal(services.post_comment, author, article, "Hello?") == (
+        "Sign in to leave a comment.",
+        403,
+    )
+
+
+def test_the_same_words_twice_in_a_row_are_refused(article, author):
+    services.post_comment(author, article, "Well said.", submission_id="first-form")
+    db.session.execute(update(User).values(last_comment_at=None))
+    refused = refusal(
+        lambda: services.post_comment(author, article, "Well said.", submission_id="second-form")
+    )
+    assert refused == ("You posted the same comment a moment ago.", 422)
+
+
+def test_a_resubmitted_form_returns_the_first_comment(article, author):
+    first, created = services.post_comment(author, article, "Once.", submission_id="form-1")
+    assert created
+    again, created = services.post_comment(author, article, "Once.", submission_id="form-1")
+    assert (again.id, created) == (first.id, False)
+    assert db.session.scalar(select(func.count(Comment.id))) == 1
