@@ -158,17 +158,18 @@ def _user_from(metadata: dict, email: str | None) -> User | None:
     return None
 
 
-def _upsert(key_column, key_value: str, values: dict) -> tuple[Sponsorship, bool]:
+def _upsert(key_column, key_value: str, values: dict) -> Sponsorship:
+    """The gift recorded under `key_value`, created from `values` the first time."""
     sponsorship = db.session.scalar(select(Sponsorship).where(key_column == key_value))
     if sponsorship is not None:
-        return sponsorship, False
+        return sponsorship
     sponsorship = Sponsorship(**values)
     try:
         with db.session.begin_nested():
             db.session.add(sponsorship)
-    except IntegrityError:
-        return db.session.scalar(select(Sponsorship).where(key_column == key_value)), False
-    return sponsorship, True
+    except IntegrityError:  # a concurrent delivery created it first
+        return db.session.scalar(select(Sponsorship).where(key_column == key_value))
+    return sponsorship
 
 
 def _new_sponsorship_values(metadata: dict, *, email, name, amount, currency, customer) -> dict:
@@ -205,8 +206,8 @@ def fulfil_session(session: dict) -> Sponsorship | None:
         metadata,
         email=details.get("email") or session.get("customer_email"),
         name=details.get("name"),
-        amount=int(session.get("amount_total") or 0),
-        currency=session.get("currency") or str(get_setting("currency")),
+        amount=int(session["amount_total"]),  # a completed Checkout Session has both
+        currency=session["currency"],
         customer=stripe_id(session.get("customer")),
     )
     if session.get("mode") == "subscription":
@@ -214,13 +215,13 @@ def fulfil_session(session: dict) -> Sponsorship | None:
         if not subscription_id:
             return None
         values.update(stripe_subscription_id=subscription_id)
-        sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription_id, values)
+        sponsorship = _upsert(Sponsorship.stripe_subscription_id, subscription_id, values)
     else:
         intent_id = stripe_id(session.get("payment_intent"))
         if not intent_id:
             return None
         values.update(stripe_payment_intent_id=intent_id)
-        sponsorship, _created = _upsert(Sponsorship.stripe_payment_intent_id, intent_id, values)
+        sponsorship = _upsert(Sponsorship.stripe_payment_intent_id, intent_id, values)
         if paid:
             _record_one_time_payment(sponsorship, intent_id)
     sponsorship.stripe_checkout_session_id = session["id"]
@@ -320,7 +321,7 @@ def sync_subscription(subscription: dict) -> Sponsorship:
         customer=stripe_id(subscription.get("customer")),
     )
     values.update(stripe_subscription_id=subscription["id"])
-    sponsorship, _created = _upsert(Sponsorship.stripe_subscription_id, subscription["id"], values)
+    sponsorship = _upsert(Sponsorship.stripe_subscription_id, subscription["id"], values)
     sponsorship.amount = int(price["unit_amount"])  # the reader may have changed it
     if subscription.get("status") in ("canceled", "incomplete_expired", "unpaid"):
         sponsorship.status = SponsorshipStatus.CANCELED
