@@ -14,7 +14,7 @@ from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.rules.test_rules_billing import stripe_api
 from tests.rules.test_rules_events import send
-from tests.test_sponsors import give, session_of, wall_text
+from tests.test_sponsors import gift, give, session_of, wall_text
 
 
 @pytest.fixture
@@ -384,3 +384,10 @@ def test_a_guest_who_leaves_the_public_name_blank_appears_under_the_name_given_a
     stripe_stub.complete_checkout(session_id, email="wanda@example.org", name="Wanda Walker")
     assert set(stripe_stub.deliver()) == {200}
     assert "Wanda Walker" in wall_text(client)
+
+
+def test_a_gift_without_a_message_shows_none_on_the_wall(client, stripe_stub):
+    gift(client, stripe_stub, message="", public_name="Quiet Quinn")
+    wall = wall_text(client)
+    assert "Quiet Quinn" in wall
+    assert "<blockquote>" not in wall
