@@ -120,9 +120,7 @@ def fulfil_checkout_session(session: dict) -> Subscription | None:
         return None
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return None
-    subscription = session.get("subscription")
-    if isinstance(subscription, str):
-        subscription = gateway.retrieve_subscription(subscription)
+    subscription = session.get("subscription")  # expanded by retrieve_checkout_session
     if not subscription:
         return None
     return sync_subscription(subscription)

@@ -233,3 +233,64 @@ def test_a_plan_costing_more_a_month_is_an_upgrade_charged_now(
     assert page.status_code == 200
     assert ("You will be charged" in text) == upgrade
     assert ("Nothing is charged now" in text) == (not upgrade)
+
+
+def test_a_membership_bought_just_before_a_price_change_is_granted(member, stripe_stub, tiers):
+    """The reader pays; the newsroom raises the Supporter price before Stripe's events arrive:
+    the subscription is on a price the catalogue no longer lists, and is still a Supporter's."""
+    from membership.billing.catalogue import sync_tier
+
+    subscribe(member, stripe_stub, tier="supporter", deliver=False)
+    old_price = tiers["supporter"].stripe_monthly_price_id
+    tiers["supporter"].monthly_price = 700
+    sync_tier(tiers["supporter"])
+    db.session.commit()
+    assert tiers["supporter"].stripe_monthly_price_id != old_price
+    assert set(stripe_stub.deliver()) == {200}
+    assert plan_on_account_page(member).startswith("Supporter")
+
+
+def test_the_plans_are_listed_by_position_then_price(app, stripe_stub, tiers):
+    from membership.billing.catalogue import sync_tier
+
+    for slug, position, price in [("student", 3, 300), ("friend", 1, 400)]:
+        tier = Tier(slug=slug, name=slug.title(), monthly_price=price, yearly_price=price * 10)
+        tier.position = position
+        db.session.add(tier)
+        db.session.flush()
+        sync_tier(tier)
+    db.session.commit()
+    page = app.test_client().get("/membership").get_data(as_text=True)
+    names = ["Friend", "Supporter", "Patron", "Student"]
+    places = [page.find(f">{name}<") for name in names]
+    assert -1 not in places and places == sorted(places), places
+
+
+def test_a_plan_that_is_not_offered_is_refused_in_words(member, stripe_stub, tiers):
+    response = checkout(member, "platinum", "month")
+    assert response.status_code == 422
+    assert "Choose one of the plans on this page." in alerts(response)
+
+
+def test_a_member_who_clicks_join_again_is_sent_to_their_account(member, stripe_stub, tiers):
+    subscribe(member, stripe_stub, tier="supporter")
+    response = checkout(member, "patron", "month")
+    assert response.status_code == 409
+    assert alerts(response) == [
+        "You already have a membership. Change your plan from your account page."
+    ]
+
+
+def test_a_reader_who_comes_back_after_the_window_gets_a_new_checkout(
+    member, stripe_stub, tiers, monkeypatch
+):
+    """A second click within the window reuses the Checkout page; later, a new one is made."""
+    import time
+
+    from membership.billing import services
+
+    monkeypatch.setattr(services, "CHECKOUT_KEY_WINDOW", 1)
+    first = checkout(member, "patron", "month").headers["Location"]
+    time.sleep(1.05)
+    second = checkout(member, "patron", "month").headers["Location"]
+    assert first != second
