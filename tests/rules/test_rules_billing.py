@@ -227,16 +227,20 @@ def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub,
     assert db.session.scalar(select(func.count(Subscription.id))) == 0
 
 
+@pytest.mark.parametrize("final_status", ["canceled", "unpaid"])
 def test_membership_ended_is_sent_once_however_often_the_subscription_is_synced(
-    app, member, stripe_stub, tiers, mailbox
+    app, member, stripe_stub, tiers, mailbox, final_status
 ):
     record = subscribe(member, stripe_stub)
     welcome = mailbox.text_of(mailbox.last("member@example.org"))
+    greeting = f"Hello {member.user.display_name},"
+    assert greeting in welcome
     assert "Welcome to Supporter." in welcome and "http://portal.test/account" in welcome
-    stripe_stub.exhaust_retries(record.stripe_subscription_id)
+    stripe_stub.exhaust_retries(record.stripe_subscription_id, final_status=final_status)
     assert set(stripe_stub.deliver()) == {200}
     assert emails_with_subject("Your membership has ended") == 1
     ended = mailbox.text_of(mailbox.last("member@example.org"))
+    assert greeting in ended
     assert "Your Supporter membership has ended." in ended
     assert "http://portal.test/membership" in ended
     # An operator repairs state later: every subscription is read again from Stripe.

@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from membership.extensions import db
 from membership.models import OutboxEmail, Subscription
@@ -167,3 +167,13 @@ def test_each_event_reads_from_stripe_only_what_it_needs(member, stripe_stub, ti
             if request["method"] == "GET"
         ]
     assert reads == READS_PER_EVENT[bought]
+
+
+def test_a_monthly_gift_is_not_a_membership(member, stripe_stub, make_article):
+    """Sponsoring the newsroom every month is generous, and still not a paid plan: the
+    membership side sees the gift's subscription events and leaves them alone."""
+    make_article(slug="paid-story", access_level="paid", body="Only for members.")
+    stripe_stub.complete_checkout(session_of(give(member, frequency="monthly", amount="10")))
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+    assert "Only for members." not in member.get("/articles/paid-story").get_data(as_text=True)
