@@ -174,3 +174,16 @@ def test_the_account_page_lists_none_of_another_readers_sessions(app, user, make
     page = laptop.get("/account").get_data(as_text=True)
     assert "Laptop/1.0 <strong>(this device)</strong>" in page
     assert "BeasPhone/9.0" not in page
+
+
+def test_the_account_page_lists_the_most_recently_used_device_first(app, user, login):
+    laptop = device(app, login, user, "Laptop/1.0")
+    device(app, login, user, "Phone/2.0")
+    device(app, login, user, "Tablet/3.0")
+    seen = {"Laptop/1.0": 1, "Phone/2.0": 60, "Tablet/3.0": 5}  # minutes ago
+    for record in db.session.scalars(select(UserSession)):
+        record.last_seen_at = utcnow() - timedelta(minutes=seen[record.user_agent])
+    db.session.commit()
+    page = laptop.get("/account").get_data(as_text=True)
+    places = [page.index(agent) for agent in ("Laptop/1.0", "Tablet/3.0", "Phone/2.0")]
+    assert places == sorted(places)
