@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/mutation_report.py               # the table
     .venv/bin/python tools/mutation_report.py --survivors   # and every surviving mutant's name
+    .venv/bin/python tools/mutation_report.py --diffs       # and what each survivor changes
 
 Killed (and timed-out) mutants over every mutant checked. A mutant that no selected test reaches
 ("no tests") counts as a survivor: nothing protects that line.
@@ -42,9 +43,19 @@ def tally(meta: Path) -> dict:
     return row
 
 
+def changed_lines(mutant: str) -> str:
+    """The lines a mutant removes (-) and adds (+), as `mutmut show` prints them."""
+    from mutmut.__main__ import find_mutant, get_diff_for_mutant
+
+    diff = get_diff_for_mutant(mutant, path=find_mutant(mutant).path)
+    lines = [line for line in diff.splitlines() if line[:1] in "+-"]
+    return "\n".join(f"    {line.strip()}" for line in lines if line[:3] not in ("+++", "---"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    parser.add_argument("--diffs", action="store_true", help="each survivor's changed lines")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     metas = sorted(Path("mutants").glob("membership/**/*.py.meta"))
@@ -63,10 +74,12 @@ def main() -> int:
             f"{module:36} {row['total']:7} {row['killed']:7} {row['survived']:8} "
             f"{row['no_tests']:7} {row['score']:6.1f}%{unchecked}"
         )
-    if args.survivors:
+    if args.survivors or args.diffs:
         for module, row in rows.items():
             for name in row["survivors"]:
                 print(f"{module}: {name}")
+                if args.diffs:
+                    print(changed_lines(name))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
