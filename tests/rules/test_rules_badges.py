@@ -74,34 +74,29 @@ def test_a_subscriber_has_the_badge_while_stripe_expects_payment(
     client, article, make_user, status, badge
 ):
     user = commenter(make_user, article)
-    db.session.add(
-        Subscription(
-            user_id=user.id,
-            tier_id=tier().id,
-            stripe_subscription_id="sub_badge",
-            stripe_customer_id="cus_badge",
-            status=status,
-            current_period_end=utcnow() + 30 * DAY,
-        )
-    )
-    db.session.commit()
+    subscription(user, status)
     assert badge_beside(client, f"By {user.email}") == badge
 
 
 def test_the_subscription_of_another_reader_gives_no_badge(client, article, make_user):
     user = commenter(make_user, article)
-    other = make_user()
+    subscription(make_user(), "active")
+    assert badge_beside(client, f"By {user.email}") is None
+
+
+def subscription(user, status: str) -> None:
+    """A subscription of `user` to the paid tier, in Stripe's `status`."""
     db.session.add(
         Subscription(
-            user_id=other.id,
+            user_id=user.id,
             tier_id=tier().id,
-            stripe_subscription_id="sub_other",
-            stripe_customer_id="cus_other",
-            status="active",
+            stripe_subscription_id=f"sub_{user.id}",
+            stripe_customer_id=f"cus_{user.id}",
+            status=status,
+            current_period_end=utcnow() + 30 * DAY,
         )
     )
     db.session.commit()
-    assert badge_beside(client, f"By {user.email}") is None
 
 
 def gift(user, *, status: str, age: timedelta, show_badge: bool = True, frequency: str = "once"):

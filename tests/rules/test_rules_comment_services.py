@@ -49,6 +49,16 @@ def refusal(action, *args) -> tuple[str, int]:
     return refused.value.message, refused.value.status
 
 
+def published_reply(user, top: Comment) -> Comment:
+    """A published reply by `user` under `top`, counted in its thread and its story."""
+    reply = Comment(article_id=top.article_id, author_id=user.id, body="A reply.", thread_id=top.id)
+    db.session.add(reply)
+    top.reply_count += 1
+    db.session.get(Article, top.article_id).comment_count += 1
+    db.session.commit()
+    return reply
+
+
 def shown_count(article) -> int:
     return db.session.scalar(select(Article.comment_count).where(Article.id == article.id))
 
@@ -178,11 +188,7 @@ def test_likes_are_per_reader_and_per_comment(article, author, other, make_user)
 
 def test_deleting_a_reply_takes_it_out_of_its_threads_count(article, author, other):
     top = comment_by(other, article)
-    reply = Comment(article_id=article.id, author_id=author.id, body="A reply.", thread_id=top.id)
-    db.session.add(reply)
-    top.reply_count = 1
-    article.comment_count += 1
-    db.session.commit()
+    reply = published_reply(author, top)
     services.delete_comment(author, reply)
     db.session.commit()
     db.session.refresh(top)
@@ -218,11 +224,7 @@ def test_a_report_for_another_reason_needs_a_word_of_explanation(article, author
 def test_a_reply_hidden_by_reports_leaves_its_threads_count(article, author, other):
     set_setting("report_threshold", 1)
     top = comment_by(other, article)
-    reply = Comment(article_id=article.id, author_id=author.id, body="A reply.", thread_id=top.id)
-    db.session.add(reply)
-    top.reply_count = 1
-    article.comment_count += 1
-    db.session.commit()
+    reply = published_reply(author, top)
     services.report_comment(other, reply, "spam")
     db.session.commit()
     db.session.refresh(top)
