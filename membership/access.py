@@ -116,11 +116,11 @@ def remember_live_subscriptions(
 ) -> None:
     """Keep the user's live subscriptions, newest first, and their tiers, that the session
     loader read with the user (one statement for all), so that `membership_of` need not select
-    them again. The tiers are held here because the session's identity map keeps only weak
-    references: `db.session.get(Tier, ...)` then finds them without a query."""
+    them again. The tiers ride along only to stay referenced for the request: the session's
+    identity map keeps weak references, and `db.session.get(Tier, ...)` then finds them without
+    a query."""
     if has_request_context():
-        g.setdefault("live_subscriptions", {})[user.id] = subscriptions
-        g.setdefault("loaded_tiers", []).extend(tiers)
+        g.setdefault("live_subscriptions", {})[user.id] = (subscriptions, tiers)
 
 
 @event.listens_for(Session, "after_flush")
@@ -137,9 +137,11 @@ def _forget_memberships_on_change(session: Session, _flush_context) -> None:
 
 def _live_subscriptions(user: User) -> list[Subscription]:
     """The user's subscriptions in a live status, newest first."""
-    remembered = g.get("live_subscriptions", {}) if has_request_context() else {}
+    # Only a request's session loader leaves them (a worker's application context never does).
+    remembered = g.get("live_subscriptions", {})
     if user.id in remembered:
-        return remembered[user.id]
+        subscriptions, _tiers = remembered[user.id]
+        return subscriptions
     return list(
         db.session.scalars(
             select(Subscription)
