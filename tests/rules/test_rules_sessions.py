@@ -1,12 +1,13 @@
-"""How long a sign-in lasts, as a reader meets it (issue 15)."""
+"""How long a sign-in lasts and what it records, as a reader or an operator meets it (issue 15)."""
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
+from membership.cache import bump_site_version
 from membership.extensions import db
-from membership.models import User, UserSession
+from membership.models import SiteSetting, Subscription, Tier, User, UserSession
 from membership.models.types import utcnow
 
 
@@ -187,3 +188,58 @@ def test_the_account_page_lists_the_most_recently_used_device_first(app, user, l
     page = laptop.get("/account").get_data(as_text=True)
     places = [page.index(agent) for agent in ("Laptop/1.0", "Tablet/3.0", "Phone/2.0")]
     assert places == sorted(places)
+
+
+def paying_member(make_user, kind: str):
+    """A reader paying through a live subscription, or holding a complimentary tier."""
+    patron = Tier(slug="patron", name="Patron", monthly_price=1500, yearly_price=15000)
+    db.session.add(patron)
+    db.session.flush()
+    if kind == "complimentary":
+        return make_user("member@example.org", complimentary_tier_id=patron.id)
+    member = make_user("member@example.org")
+    db.session.add(
+        Subscription(
+            user_id=member.id,
+            tier_id=patron.id,
+            stripe_subscription_id="sub_member",
+            stripe_customer_id="cus_member",
+            status="active",
+            current_period_end=utcnow() + timedelta(days=20),
+        )
+    )
+    db.session.commit()
+    return member
+
+
+@pytest.mark.parametrize("kind", ["subscription", "complimentary"])
+def test_a_paying_members_plan_is_read_with_the_session_in_one_statement(
+    client, make_user, login, kind
+):
+    """The account page shows the plan with no statement of its own for it (the session
+    loader reads the subscription and the tiers with the session row)."""
+    login(client, paying_member(make_user, kind).email)
+    statements = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/account").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert "Patron" in page
+    own = [s for s in statements if "FROM tiers" in s or "FROM subscriptions" in s]
+    assert own == []
+
+
+def test_a_signed_in_reader_sees_a_setting_changed_by_another_worker_at_once(signed_in):
+    """Each worker keeps the settings under the site version, read along with the session."""
+    bump_site_version()
+    db.session.commit()
+    assert "Harbour Gazette" not in signed_in.get("/account").get_data(as_text=True)
+    db.session.add(SiteSetting(key="site_name", value="Harbour Gazette"))
+    bump_site_version()  # what another worker's set_setting does; this one keeps its copy
+    db.session.commit()
+    assert "Harbour Gazette" in signed_in.get("/account").get_data(as_text=True)
