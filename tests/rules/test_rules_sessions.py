@@ -1,10 +1,13 @@
 """How long a sign-in lasts and what it records, as a reader or an operator meets it (issue 15)."""
 
+import base64
+import hashlib
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
 
+from membership.auth.sessions import current_session, is_recent_login, sign_in
 from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.models import SiteSetting, Subscription, Tier, User, UserSession
@@ -188,6 +191,42 @@ def test_the_account_page_lists_the_most_recently_used_device_first(app, user, l
     page = laptop.get("/account").get_data(as_text=True)
     places = [page.index(agent) for agent in ("Laptop/1.0", "Tablet/3.0", "Phone/2.0")]
     assert places == sorted(places)
+
+
+def test_a_session_token_is_32_random_bytes_and_the_server_keeps_only_its_digest(
+    app, client, user, login
+):
+    """256 bits cannot be guessed; a copy of the database gives no cookie that works."""
+    login(client, user.email)
+    cookie = client.get_cookie("membership_session").value
+    token = app.session_interface.get_signing_serializer(app).loads(cookie)["sid"]
+    assert len(base64.urlsafe_b64decode(token + "=")) == 32
+    record = db.session.scalar(select(UserSession))
+    assert record.token_hash == hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_a_sign_in_from_an_unknown_address_records_none(app, user, login):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ""
+    assert login(client, user.email).status_code == 302
+    assert client.get("/account/export.json").get_json()["sessions"][0]["ip_address"] is None
+
+
+def test_an_address_too_long_for_its_column_is_cut_to_45_characters(app, user, login):
+    """45 characters hold any IPv6 address; PostgreSQL would refuse a longer value."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "2001:db8::" + "f" * 40
+    assert login(client, user.email).status_code == 302
+    [session] = client.get("/account/export.json").get_json()["sessions"]
+    assert session["ip_address"] == ("2001:db8::" + "f" * 40)[:45]
+
+
+def test_a_reader_who_has_just_signed_in_counts_as_recently_authenticated(app, user):
+    """In the request that signs in, the new row is this browser's session."""
+    with app.test_request_context("/login", method="POST"):
+        sign_in(user, remember=False, ip_address="127.0.0.1", user_agent="Laptop/1.0")
+        assert current_session().user_agent == "Laptop/1.0"
+        assert is_recent_login()
 
 
 def paying_member(make_user, kind: str):
