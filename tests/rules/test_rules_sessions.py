@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import logging
 from datetime import timedelta
 
 import pytest
@@ -227,6 +228,63 @@ def test_a_reader_who_has_just_signed_in_counts_as_recently_authenticated(app, u
         sign_in(user, remember=False, ip_address="127.0.0.1", user_agent="Laptop/1.0")
         assert current_session().user_agent == "Laptop/1.0"
         assert is_recent_login()
+
+
+def last_seen_minutes_ago(minutes: float) -> None:
+    db.session.execute(
+        update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=minutes))
+    )
+    db.session.commit()
+
+
+def minutes_since_last_seen() -> float:
+    return (utcnow() - db.session.scalar(select(UserSession.last_seen_at))).total_seconds() / 60
+
+
+@pytest.mark.parametrize("app_config", [{"SESSION_TOUCH_INTERVAL": timedelta(hours=1)}])
+@pytest.mark.parametrize(("minutes", "recorded"), [(4.5, False), (5.5, True)])
+def test_a_staff_session_records_activity_every_5_minutes_even_if_readers_wait_longer(
+    client, make_user, login, minutes, recorded
+):
+    """A sixth of the staff's 30-minute idle timeout: the session never ends more than
+    5 minutes early, whatever the site's touch interval for readers."""
+    login(client, make_user("editor@example.org", role="admin").email)
+    last_seen_minutes_ago(minutes)
+    client.get("/account")
+    assert (minutes_since_last_seen() < 1) == recorded
+
+
+def test_a_form_sent_after_a_pause_records_the_activity_in_its_own_commit(app, user, login):
+    """A request that writes anyway stamps the session in the same transaction: one commit."""
+    laptop, phone = app.test_client(), app.test_client()
+    login(phone, user.email)
+    login(laptop, user.email)
+    token = laptop.csrf_token("/account")
+    db.session.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=10)))
+    db.session.commit()
+    commits = []
+
+    def count(connection) -> None:
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", count)
+    try:
+        response = laptop.post("/account/sessions/sign-out-others", data={"csrf_token": token})
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert response.status_code == 302
+    assert len(commits) == 1
+    here, other = db.session.scalars(select(UserSession).order_by(UserSession.id.desc())).all()
+    assert utcnow() - here.last_seen_at < timedelta(minutes=1)
+    assert other.revoked_at is not None
+    assert utcnow() - other.last_seen_at > timedelta(minutes=9), "only this browser was active"
+
+
+def test_a_page_view_with_no_activity_to_record_logs_no_error(signed_in, caplog):
+    """Most page views have nothing to record: the step after the response then does nothing."""
+    with caplog.at_level(logging.ERROR):
+        assert signed_in.get("/account").status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def paying_member(make_user, kind: str):
