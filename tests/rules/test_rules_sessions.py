@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, update
 
-from membership.auth.sessions import current_session, is_recent_login, sign_in
+from membership.auth.sessions import _expired, current_session, is_recent_login, sign_in
 from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.models import SiteSetting, Subscription, Tier, User, UserSession
@@ -228,6 +228,21 @@ def test_a_reader_who_has_just_signed_in_counts_as_recently_authenticated(app, u
         sign_in(user, remember=False, ip_address="127.0.0.1", user_agent="Laptop/1.0")
         assert current_session().user_agent == "Laptop/1.0"
         assert is_recent_login()
+
+
+def test_a_session_ends_at_the_instant_of_its_expiry_or_idle_timeout(app, user):
+    """The instant itself belongs to the end; a microsecond earlier the session is valid."""
+    now = utcnow()
+    moment = timedelta(microseconds=1)
+    idle = app.config["SESSION_IDLE_TIMEOUT"]
+    lasting = UserSession(expires_at=now + timedelta(days=1), last_seen_at=now)
+    assert not _expired(lasting, user, now)
+    assert _expired(UserSession(expires_at=now, last_seen_at=now), user, now)
+    assert not _expired(UserSession(expires_at=now + moment, last_seen_at=now), user, now)
+    idle_since = UserSession(expires_at=now + timedelta(days=1), last_seen_at=now - idle)
+    assert _expired(idle_since, user, now)
+    idle_since.last_seen_at += moment
+    assert not _expired(idle_since, user, now)
 
 
 def last_seen_minutes_ago(minutes: float) -> None:
