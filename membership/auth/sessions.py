@@ -160,7 +160,7 @@ def suspension_notice(user: User) -> str:
 
 def _explain_suspension(user: User) -> None:
     """The first request from a session the suspension ended (an open tab) says why, once."""
-    session.pop(SESSION_KEY, None)
+    session.pop(SESSION_KEY)  # the loader runs only for a cookie that holds it
     flash(suspension_notice(user), "warning")
 
 
