@@ -175,7 +175,9 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
         user = match.user
         if user is not None:
             matching.resolve_conflict(stripe_id)
-        if tier is None and user is None:
+        if tier is None:
+            # Another product sold from the same Stripe account (print), even to a member's
+            # own customer: it is not a membership and must not grant one.
             log.info("ignoring subscription %s: not one of our memberships", stripe_id)
             return None
         customer = stripe_subscription.get("customer")

@@ -190,11 +190,11 @@ def test_a_subscription_started_in_the_billing_portal_is_matched_by_customer(
     assert plan_on_account_page(member).startswith("Supporter")
 
 
-def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub, tiers, make_admin):
-    """The newsroom's Stripe account also sells things that are not memberships (print)."""
-    product = stripe_api(stripe_stub, "POST", "/v1/products", {"name": "Print edition"})
+def buy_print_edition(stub, **checkout_params) -> None:
+    """A subscription to a product that is not a membership, bought in Stripe's Checkout."""
+    product = stripe_api(stub, "POST", "/v1/products", {"name": "Print edition"})
     price = stripe_api(
-        stripe_stub,
+        stub,
         "POST",
         "/v1/prices",
         {
@@ -205,7 +205,7 @@ def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub,
         },
     )
     session = stripe_api(
-        stripe_stub,
+        stub,
         "POST",
         "/v1/checkout/sessions",
         {
@@ -213,10 +213,16 @@ def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub,
             "line_items[0][price]": price["id"],
             "line_items[0][quantity]": "1",
             "success_url": "https://print.example.org/thanks",
+            **checkout_params,
         },
     )
-    stripe_stub.complete_checkout(session["id"], email="print-reader@example.org")
-    assert set(stripe_stub.deliver()) == {200}
+    stub.complete_checkout(session["id"], email="print-reader@example.org")
+    assert set(stub.deliver()) == {200}
+
+
+def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub, tiers, make_admin):
+    """The newsroom's Stripe account also sells things that are not memberships (print)."""
+    buy_print_edition(stripe_stub)
     admin = app.test_client()
     sign_in_with_two_factor(admin, make_admin())
     dashboard = admin.get("/admin").get_data(as_text=True)
@@ -225,6 +231,22 @@ def test_a_subscription_to_another_product_is_not_a_membership(app, stripe_stub,
     )
     assert revenue and revenue.group(1) == "$0", "membership revenue is unchanged"
     assert db.session.scalar(select(func.count(Subscription.id))) == 0
+
+
+def test_a_member_who_also_buys_the_print_edition_is_not_made_a_paying_member(
+    member, stripe_stub, tiers, paid_story
+):
+    """The print edition bought as the same Stripe customer (found by customer id) as the
+    member's account: still no membership, no paid stories, no plan on the account page."""
+    customer = stripe_api(stripe_stub, "POST", "/v1/customers", {"email": member.user.email})
+    db.session.execute(
+        update(User).where(User.id == member.user.id).values(stripe_customer_id=customer["id"])
+    )
+    db.session.commit()
+    buy_print_edition(stripe_stub, customer=customer["id"])
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+    assert not reads_paid_story(member)
+    assert plan_on_account_page(member) == "free"
 
 
 @pytest.mark.parametrize("final_status", ["canceled", "unpaid"])
