@@ -316,3 +316,44 @@ def test_a_resubmitted_form_returns_the_first_comment(article, author):
     again, created = services.post_comment(author, article, "Once.", submission_id="form-1")
     assert (again.id, created) == (first.id, False)
     assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+# --- the words of a comment: the service's own checks behind the form's -------------------------
+
+
+@pytest.mark.parametrize("body", ["", "   ", " \n\t \n"])
+def test_a_blank_or_whitespace_only_comment_is_refused(article, author, body):
+    assert refusal(services.post_comment, author, article, body) == (
+        "Write something before posting.",
+        422,
+    )
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+@pytest.mark.parametrize("body", ["", "  \n "])
+def test_an_edit_cannot_blank_a_comment(article, author, body):
+    comment = comment_by(author, article)
+    assert refusal(services.edit_comment, author, comment, body) == (
+        "Write something before posting.",
+        422,
+    )
+    assert comment.body == "The original words."
+
+
+def test_a_comment_is_at_most_5000_characters(article, author):
+    assert refusal(services.post_comment, author, article, "x" * 5001) == (
+        "Comments are at most 5,000 characters.",
+        422,
+    )
+    comment, created = services.post_comment(author, article, "y" * 5000)
+    assert created and len(comment.body) == 5000
+
+
+def test_an_edit_is_at_most_5000_characters(article, author):
+    comment = comment_by(author, article)
+    assert refusal(services.edit_comment, author, comment, "x" * 5001) == (
+        "Comments are at most 5,000 characters.",
+        422,
+    )
+    services.edit_comment(author, comment, "y" * 5000)
+    assert comment.body == "y" * 5000
