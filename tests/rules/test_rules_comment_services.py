@@ -357,3 +357,40 @@ def test_an_edit_is_at_most_5000_characters(article, author):
     )
     services.edit_comment(author, comment, "y" * 5000)
     assert comment.body == "y" * 5000
+
+
+# --- a form sent twice, comments posted without a form ------------------------------------------
+
+
+def test_comments_posted_without_a_form_are_never_taken_for_a_resubmission(article, author):
+    """A job or a command posts without a form id: each comment is a new one."""
+    first, _ = services.post_comment(author, article, "First words.")
+    db.session.execute(update(User).values(last_comment_at=None))
+    second, created = services.post_comment(author, article, "Second words.")
+    assert created and second.id != first.id
+    assert db.session.scalar(select(func.count(Comment.id))) == 2
+
+
+def test_a_form_sent_again_returns_its_comment_whatever_words_it_now_carries(article, author):
+    """Even words the reader posted a moment ago from another form: the form posts once."""
+    earlier, _ = services.post_comment(author, article, "Agreed.", submission_id="form-0")
+    db.session.execute(update(User).values(last_comment_at=None))
+    first, _ = services.post_comment(author, article, "Agreed, mostly.", submission_id="form-1")
+    again, created = services.post_comment(author, article, "Agreed.", submission_id="form-1")
+    assert (again.id, created) == (first.id, False)
+    assert again.id != earlier.id and again.body == "Agreed, mostly."
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def test_a_report_without_details_records_none(article, author, other):
+    report, created = services.report_comment(other, comment_by(author, article), "spam")
+    assert created and report.details == ""
+
+
+def test_a_reports_details_keep_their_first_500_characters(article, author, other):
+    details = "a" * 500 + "b" * 100
+    services.report_comment(other, comment_by(author, article), "other", details)
+    db.session.commit()
+    assert db.session.scalar(select(CommentReport.details)) == "a" * 500
