@@ -394,3 +394,55 @@ def test_a_reports_details_keep_their_first_500_characters(article, author, othe
     services.report_comment(other, comment_by(author, article), "other", details)
     db.session.commit()
     assert db.session.scalar(select(CommentReport.details)) == "a" * 500
+
+
+# --- the exact instants of the pace, duplicate, edit and closing rules ---------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The comment rules' clock, stopped at one instant (whole seconds)."""
+    now = utcnow().replace(microsecond=0)
+    monkeypatch.setattr(services, "utcnow", lambda: now)
+    return now
+
+
+def test_a_reader_may_post_again_exactly_five_seconds_later(article, author, clock):
+    author.created_at = clock - timedelta(days=30)
+    author.last_comment_at = clock - timedelta(seconds=5)
+    db.session.commit()
+    _, created = services.post_comment(author, article, "Five seconds on.")
+    assert created
+
+
+def test_an_account_exactly_one_day_old_is_no_longer_new(article, author, clock):
+    """New accounts wait 30 seconds between comments; from their first day's end, 5."""
+    author.created_at = clock - timedelta(days=1)
+    author.last_comment_at = clock - timedelta(seconds=5)
+    db.session.commit()
+    _, created = services.post_comment(author, article, "A day old now.")
+    assert created
+
+
+def test_the_same_words_exactly_five_minutes_later_are_a_new_comment(article, author, clock):
+    comment_by(author, article, minutes_ago=0).created_at = clock - timedelta(minutes=5)
+    db.session.commit()
+    _, created = services.post_comment(author, article, "The original words.")
+    assert created
+
+
+def test_a_comment_can_still_be_edited_at_the_fifteenth_minute(article, author, clock):
+    comment = comment_by(author, article)
+    comment.created_at = clock - timedelta(minutes=15)
+    db.session.commit()
+    services.edit_comment(author, comment, "Just in time.")
+    assert comment.body == "Just in time."
+
+
+def test_comments_close_at_the_instant_the_auto_close_days_end(article, clock):
+    set_setting("comments_auto_close_days", 7)
+    article.published_at = clock - timedelta(days=7)
+    db.session.commit()
+    assert services.comment_gate(None, article).message == (
+        "Comments closed automatically on this story."
+    )
