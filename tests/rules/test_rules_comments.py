@@ -363,3 +363,48 @@ def test_comments_close_a_day_after_publication_when_the_site_says_one_day(
     page = signed_in_as(app, login, reader).get(ARTICLE_URL).get_data(as_text=True)
     assert gate_message(page) == "Comments closed automatically on this story."
     assert 'name="body"' not in page
+
+
+# --- with the shared caches on, as in production ------------------------------------------------
+
+
+@pytest.fixture
+def cached_app(make_app, shared_cache_config):
+    """The same site on the same database, with the shared page and discussion caches on."""
+    return make_app(**shared_cache_config)
+
+
+def post_in_place(client, body: str, **extra):
+    """Submit the comment form as the page's script does: the answer is the new discussion."""
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    fields = dict(re.findall(r'name="(csrf_token|submission_id)"[^>]*value="([^"]*)"', page))
+    return client.post(
+        "/articles/harbor-story/comments",
+        data={**fields, "body": body, **extra},
+        headers={"HX-Request": "true"},
+    )
+
+
+def test_a_comment_posted_in_place_is_in_the_discussion_it_gets_back(
+    cached_app, login, article, reader
+):
+    client = signed_in_as(cached_app, login, reader)
+    assert "Fresh words." not in client.get(ARTICLE_URL).get_data(as_text=True)  # now cached
+    response = post_in_place(client, "Fresh words.")
+    assert response.status_code == 200
+    assert "Fresh words." in response.get_data(as_text=True)
+
+
+def test_every_change_to_a_discussion_shows_to_visitors_of_a_cached_story(
+    cached_app, login, article, reader, other
+):
+    visitor = cached_app.test_client()
+    assert "A remark worth liking." not in visitor.get(ARTICLE_URL).get_data(as_text=True)
+    author = signed_in_as(cached_app, login, reader)
+    assert post(author, "A remark worth liking.").status_code == 302
+    assert "A remark worth liking." in visitor.get(ARTICLE_URL).get_data(as_text=True)
+    comment = db.session.scalar(select(Comment))
+    liker = signed_in_as(cached_app, login, other)
+    assert liker.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL).status_code == 302
+    page = visitor.get(ARTICLE_URL).get_data(as_text=True)
+    assert "A remark worth liking." in page and "1 like<" in page
