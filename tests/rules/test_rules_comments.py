@@ -86,6 +86,17 @@ def test_a_reply_to_a_comment_on_another_story_is_refused(
     assert db.session.scalar(select(func.count(Comment.id))) == 1
 
 
+@pytest.mark.parametrize("status", ["pending", "removed"])
+def test_the_reply_form_of_a_comment_not_shown_says_why_there_is_none(
+    app, login, article, reader, other, status
+):
+    hidden = comment_by(other, article, "Not shown.", status=status)
+    client = signed_in_as(app, login, reader)
+    response = client.get(f"/comments/{hidden.id}/reply", headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert alerts(response) == ["That comment cannot be replied to."]
+
+
 # --- readers not in good standing ---------------------------------------------------------------
 
 
