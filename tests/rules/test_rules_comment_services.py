@@ -117,6 +117,20 @@ def test_deleting_a_held_comment_leaves_the_count(article, author, make_user):
     assert shown_count(article) == 1
 
 
+def test_deleting_an_account_blanks_each_of_its_comments_once(article, author, other):
+    """Published, held or already deleted: each is blanked once; another reader's stays."""
+    kept = comment_by(other, article)
+    published, held = comment_by(author, article), comment_by(author, article, status="pending")
+    deleted_before = comment_by(author, article)
+    services.delete_comment(author, deleted_before)
+    db.session.commit()
+    services.delete_comments_of(author)
+    db.session.commit()
+    assert [c.status for c in (published, held, deleted_before)] == ["deleted"] * 3
+    assert (kept.status, kept.body) == ("published", "The original words.")
+    assert shown_count(article) == 1
+
+
 def discussion_version(article) -> int:
     """What the cached discussion is keyed by: it must move with every visible change."""
     return db.session.scalar(select(Article.discussion_version).where(Article.id == article.id))
