@@ -460,3 +460,31 @@ def test_comments_close_at_the_instant_the_auto_close_days_end(article, clock):
     assert services.comment_gate(None, article).message == (
         "Comments closed automatically on this story."
     )
+
+
+def test_the_duplicate_window_runs_from_the_instant_of_posting(article, author, monkeypatch):
+    posted = utcnow() - timedelta(seconds=1)
+    monkeypatch.setattr(services, "utcnow", lambda: posted)
+    first, _ = services.post_comment(author, article, "Said once.")
+    assert first.created_at == posted
+    monkeypatch.setattr(services, "utcnow", lambda: posted + timedelta(minutes=5))
+    _, created = services.post_comment(author, article, "Said once.")
+    assert created
+
+
+# --- why a comment waits for a moderator (the reason the operator reads in the log) --------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "body", "reason"),
+    [
+        ({"hold_first_comments": 1}, "Hello.", "first comments"),
+        ({"hold_links": True}, "See https://example.org/x", "contains a link"),
+        ({"hold_words": ["Scam"]}, "What a SCAM this is.", "held word"),
+        ({"hold_links": True, "hold_words": ["scam"]}, "Plain words.", None),
+    ],
+)
+def test_a_held_comment_says_which_hold_rule_caught_it(author, settings, body, reason):
+    for name, value in settings.items():
+        set_setting(name, value)
+    assert services.hold_reason(author, body) == reason
