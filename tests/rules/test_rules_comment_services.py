@@ -277,6 +277,30 @@ def test_a_reader_who_cannot_read_the_story_is_told_why_they_cannot_comment(arti
     assert gate.message == f"{why} Once you can read it, you can take part."
 
 
+@pytest.mark.parametrize(
+    ("shut", "reason", "message"),
+    [
+        ("closed", "closed", "Comments are closed on this story."),
+        ("auto-closed", "auto-closed", "Comments closed automatically on this story."),
+        ("suspended", "suspended", "Your account is suspended: Flooding."),
+    ],
+)
+def test_the_gate_names_why_it_is_shut(article, author, shut, reason, message):
+    """The reason picks what the page offers beside the sentence (sign in, confirm, plans)."""
+    from membership.auth.standing import suspend
+
+    if shut == "closed":
+        article.comment_policy = "closed"
+    elif shut == "auto-closed":
+        set_setting("comments_auto_close_days", 1)
+        article.published_at = utcnow() - timedelta(days=2)
+    else:
+        suspend(author, reason="Flooding")
+    db.session.commit()
+    gate = services.comment_gate(author, article)
+    assert (gate.allowed, gate.reason, gate.message) == (False, reason, message)
+
+
 def test_a_banned_account_is_offered_only_to_sign_in(article, author):
     """Even an old session's user object: a banned account counts as signed out."""
     from membership.auth.standing import ban
