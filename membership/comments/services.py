@@ -367,9 +367,8 @@ def delete_comment(user: User, comment: Comment) -> None:
 
 def delete_comments_of(user: User) -> None:
     """Account deletion: blank the reader's comments, keeping placeholders in threads."""
-    for comment in db.session.scalars(
-        select(Comment).where(Comment.author_id == user.id, Comment.status != "deleted")
-    ):
+    # delete_comment returns at once for a comment already deleted: no filter needed here.
+    for comment in db.session.scalars(select(Comment).where(Comment.author_id == user.id)):
         delete_comment(user, comment)
 
 

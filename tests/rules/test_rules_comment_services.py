@@ -117,6 +117,20 @@ def test_deleting_a_held_comment_leaves_the_count(article, author, make_user):
     assert shown_count(article) == 1
 
 
+def test_deleting_an_account_blanks_each_of_its_comments_once(article, author, other):
+    """Published, held or already deleted: each is blanked once; another reader's stays."""
+    kept = comment_by(other, article)
+    published, held = comment_by(author, article), comment_by(author, article, status="pending")
+    deleted_before = comment_by(author, article)
+    services.delete_comment(author, deleted_before)
+    db.session.commit()
+    services.delete_comments_of(author)
+    db.session.commit()
+    assert [c.status for c in (published, held, deleted_before)] == ["deleted"] * 3
+    assert (kept.status, kept.body) == ("published", "The original words.")
+    assert shown_count(article) == 1
+
+
 def discussion_version(article) -> int:
     """What the cached discussion is keyed by: it must move with every visible change."""
     return db.session.scalar(select(Article.discussion_version).where(Article.id == article.id))
@@ -263,6 +277,30 @@ def test_a_reader_who_cannot_read_the_story_is_told_why_they_cannot_comment(arti
     assert gate.message == f"{why} Once you can read it, you can take part."
 
 
+@pytest.mark.parametrize(
+    ("shut", "reason", "message"),
+    [
+        ("closed", "closed", "Comments are closed on this story."),
+        ("auto-closed", "auto-closed", "Comments closed automatically on this story."),
+        ("suspended", "suspended", "Your account is suspended: Flooding."),
+    ],
+)
+def test_the_gate_names_why_it_is_shut(article, author, shut, reason, message):
+    """The reason picks what the page offers beside the sentence (sign in, confirm, plans)."""
+    from membership.auth.standing import suspend
+
+    if shut == "closed":
+        article.comment_policy = "closed"
+    elif shut == "auto-closed":
+        set_setting("comments_auto_close_days", 1)
+        article.published_at = utcnow() - timedelta(days=2)
+    else:
+        suspend(author, reason="Flooding")
+    db.session.commit()
+    gate = services.comment_gate(author, article)
+    assert (gate.allowed, gate.reason, gate.message) == (False, reason, message)
+
+
 def test_a_banned_account_is_offered_only_to_sign_in(article, author):
     """Even an old session's user object: a banned account counts as signed out."""
     from membership.auth.standing import ban
@@ -316,3 +354,161 @@ def test_a_resubmitted_form_returns_the_first_comment(article, author):
     again, created = services.post_comment(author, article, "Once.", submission_id="form-1")
     assert (again.id, created) == (first.id, False)
     assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+# --- the words of a comment: the service's own checks behind the form's -------------------------
+
+
+@pytest.mark.parametrize("body", ["", "   ", " \n\t \n"])
+def test_a_blank_or_whitespace_only_comment_is_refused(article, author, body):
+    assert refusal(services.post_comment, author, article, body) == (
+        "Write something before posting.",
+        422,
+    )
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+@pytest.mark.parametrize("body", ["", "  \n "])
+def test_an_edit_cannot_blank_a_comment(article, author, body):
+    comment = comment_by(author, article)
+    assert refusal(services.edit_comment, author, comment, body) == (
+        "Write something before posting.",
+        422,
+    )
+    assert comment.body == "The original words."
+
+
+def test_a_comment_is_at_most_5000_characters(article, author):
+    assert refusal(services.post_comment, author, article, "x" * 5001) == (
+        "Comments are at most 5,000 characters.",
+        422,
+    )
+    comment, created = services.post_comment(author, article, "y" * 5000)
+    assert created and len(comment.body) == 5000
+
+
+def test_an_edit_is_at_most_5000_characters(article, author):
+    comment = comment_by(author, article)
+    assert refusal(services.edit_comment, author, comment, "x" * 5001) == (
+        "Comments are at most 5,000 characters.",
+        422,
+    )
+    services.edit_comment(author, comment, "y" * 5000)
+    assert comment.body == "y" * 5000
+
+
+# --- a form sent twice, comments posted without a form ------------------------------------------
+
+
+def test_comments_posted_without_a_form_are_never_taken_for_a_resubmission(article, author):
+    """A job or a command posts without a form id: each comment is a new one."""
+    first, _ = services.post_comment(author, article, "First words.")
+    db.session.execute(update(User).values(last_comment_at=None))
+    second, created = services.post_comment(author, article, "Second words.")
+    assert created and second.id != first.id
+    assert db.session.scalar(select(func.count(Comment.id))) == 2
+
+
+def test_a_form_sent_again_returns_its_comment_whatever_words_it_now_carries(article, author):
+    """Even words the reader posted a moment ago from another form: the form posts once."""
+    earlier, _ = services.post_comment(author, article, "Agreed.", submission_id="form-0")
+    db.session.execute(update(User).values(last_comment_at=None))
+    first, _ = services.post_comment(author, article, "Agreed, mostly.", submission_id="form-1")
+    again, created = services.post_comment(author, article, "Agreed.", submission_id="form-1")
+    assert (again.id, created) == (first.id, False)
+    assert again.id != earlier.id and again.body == "Agreed, mostly."
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def test_a_report_without_details_records_none(article, author, other):
+    report, created = services.report_comment(other, comment_by(author, article), "spam")
+    assert created and report.details == ""
+
+
+def test_a_reports_details_keep_their_first_500_characters(article, author, other):
+    details = "a" * 500 + "b" * 100
+    services.report_comment(other, comment_by(author, article), "other", details)
+    db.session.commit()
+    assert db.session.scalar(select(CommentReport.details)) == "a" * 500
+
+
+# --- the exact instants of the pace, duplicate, edit and closing rules ---------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The comment rules' clock, stopped at one instant (whole seconds)."""
+    now = utcnow().replace(microsecond=0)
+    monkeypatch.setattr(services, "utcnow", lambda: now)
+    return now
+
+
+def test_a_reader_may_post_again_exactly_five_seconds_later(article, author, clock):
+    author.created_at = clock - timedelta(days=30)
+    author.last_comment_at = clock - timedelta(seconds=5)
+    db.session.commit()
+    _, created = services.post_comment(author, article, "Five seconds on.")
+    assert created
+
+
+def test_an_account_exactly_one_day_old_is_no_longer_new(article, author, clock):
+    """New accounts wait 30 seconds between comments; from their first day's end, 5."""
+    author.created_at = clock - timedelta(days=1)
+    author.last_comment_at = clock - timedelta(seconds=5)
+    db.session.commit()
+    _, created = services.post_comment(author, article, "A day old now.")
+    assert created
+
+
+def test_the_same_words_exactly_five_minutes_later_are_a_new_comment(article, author, clock):
+    comment_by(author, article, minutes_ago=0).created_at = clock - timedelta(minutes=5)
+    db.session.commit()
+    _, created = services.post_comment(author, article, "The original words.")
+    assert created
+
+
+def test_a_comment_can_still_be_edited_at_the_fifteenth_minute(article, author, clock):
+    comment = comment_by(author, article)
+    comment.created_at = clock - timedelta(minutes=15)
+    db.session.commit()
+    services.edit_comment(author, comment, "Just in time.")
+    assert comment.body == "Just in time."
+
+
+def test_comments_close_at_the_instant_the_auto_close_days_end(article, clock):
+    set_setting("comments_auto_close_days", 7)
+    article.published_at = clock - timedelta(days=7)
+    db.session.commit()
+    assert services.comment_gate(None, article).message == (
+        "Comments closed automatically on this story."
+    )
+
+
+def test_the_duplicate_window_runs_from_the_instant_of_posting(article, author, monkeypatch):
+    posted = utcnow() - timedelta(seconds=1)
+    monkeypatch.setattr(services, "utcnow", lambda: posted)
+    first, _ = services.post_comment(author, article, "Said once.")
+    assert first.created_at == posted
+    monkeypatch.setattr(services, "utcnow", lambda: posted + timedelta(minutes=5))
+    _, created = services.post_comment(author, article, "Said once.")
+    assert created
+
+
+# --- why a comment waits for a moderator (the reason the operator reads in the log) --------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "body", "reason"),
+    [
+        ({"hold_first_comments": 1}, "Hello.", "first comments"),
+        ({"hold_links": True}, "See https://example.org/x", "contains a link"),
+        ({"hold_words": ["Scam"]}, "What a SCAM this is.", "held word"),
+        ({"hold_links": True, "hold_words": ["scam"]}, "Plain words.", None),
+    ],
+)
+def test_a_held_comment_says_which_hold_rule_caught_it(author, settings, body, reason):
+    for name, value in settings.items():
+        set_setting(name, value)
+    assert services.hold_reason(author, body) == reason

@@ -1,5 +1,7 @@
 """Comment rules a reader or a moderator would notice, through the pages (issue 15)."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -82,6 +84,17 @@ def test_a_reply_to_a_comment_on_another_story_is_refused(
     response = post(client, "My reply", reply_to=str(elsewhere.id))
     assert response.status_code == 422
     assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+@pytest.mark.parametrize("status", ["pending", "removed"])
+def test_the_reply_form_of_a_comment_not_shown_says_why_there_is_none(
+    app, login, article, reader, other, status
+):
+    hidden = comment_by(other, article, "Not shown.", status=status)
+    client = signed_in_as(app, login, reader)
+    response = client.get(f"/comments/{hidden.id}/reply", headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert alerts(response) == ["That comment cannot be replied to."]
 
 
 # --- readers not in good standing ---------------------------------------------------------------
@@ -295,3 +308,114 @@ def test_a_comment_of_a_deleted_account_can_still_be_replied_to(app, login, arti
     client = signed_in_as(app, login, reader)
     assert post(client, "A reply all the same.", reply_to=str(orphan.id)).status_code == 302
     assert db.session.scalar(select(func.count(Comment.id))) == 2
+
+
+# --- the comment gate, as the discussion and a refused post state it ------------------------------
+
+
+def gate_message(page: str) -> str:
+    """The sentence under the discussion that says why there is no comment box."""
+    [message] = re.findall(r'<p class="gate-message">(.*?)</p>', page, re.S)
+    return html.unescape(message)
+
+
+def test_an_unconfirmed_readers_post_is_refused_with_the_reason(app, login, article, make_user):
+    client = signed_in_as(app, login, make_user("new@example.org", confirmed=False))
+    response = post(client, "Hello, everyone.")
+    assert response.status_code == 403
+    assert alerts(response) == ["Please confirm your email address to comment."]
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+def test_a_free_reader_on_a_story_for_paying_members_is_shown_the_plans(
+    app, login, article, reader
+):
+    set_setting("comment_policy", "paying")
+    db.session.commit()
+    page = signed_in_as(app, login, reader).get(ARTICLE_URL).get_data(as_text=True)
+    assert gate_message(page) == "Comments on this story are open to paying members."
+    gate = page[page.index('<div class="comment-gate"') :]
+    gate = gate[: gate.index("</div>")]
+    assert '<a class="button" href="/membership">See membership plans</a>' in gate
+
+
+@pytest.mark.parametrize(("level", "paying"), [("members", False), ("paid", True)])
+def test_a_reader_who_may_read_the_story_may_comment_on_it(
+    app, login, article, make_user, level, paying
+):
+    article.access_level = level
+    db.session.commit()
+    user = make_user("ann@example.org", paying=paying, created_at=utcnow() - timedelta(days=30))
+    response = post(signed_in_as(app, login, user), "Read it all, and I agree.")
+    assert response.status_code == 302
+    assert db.session.scalar(select(Comment.body)) == "Read it all, and I agree."
+
+
+@pytest.mark.parametrize(
+    ("reason", "notice"),
+    [("Flooding", "Your account is suspended: Flooding."), (None, "Your account is suspended.")],
+)
+def test_a_suspension_until_further_notice_says_only_what_is_known(
+    app, login, article, reader, reason, notice
+):
+    """A moderator gives a reason; a members import may suspend without one or an end date."""
+    user = db.session.get(User, reader.id)
+    user.status, user.status_reason, user.suspended_until = "suspended", reason, None
+    db.session.commit()
+    page = signed_in_as(app, login, reader).get(ARTICLE_URL).get_data(as_text=True)
+    assert gate_message(page) == notice
+
+
+def test_comments_close_a_day_after_publication_when_the_site_says_one_day(
+    app, login, make_article, reader
+):
+    set_setting("comments_auto_close_days", 1)
+    make_article(slug="harbor-story", published_at=utcnow() - timedelta(days=1, minutes=1))
+    page = signed_in_as(app, login, reader).get(ARTICLE_URL).get_data(as_text=True)
+    assert gate_message(page) == "Comments closed automatically on this story."
+    assert 'name="body"' not in page
+
+
+# --- with the shared caches on, as in production ------------------------------------------------
+
+
+@pytest.fixture
+def cached_app(make_app, shared_cache_config):
+    """The same site on the same database, with the shared page and discussion caches on."""
+    return make_app(**shared_cache_config)
+
+
+def post_in_place(client, body: str, **extra):
+    """Submit the comment form as the page's script does: the answer is the new discussion."""
+    page = client.get(ARTICLE_URL).get_data(as_text=True)
+    fields = dict(re.findall(r'name="(csrf_token|submission_id)"[^>]*value="([^"]*)"', page))
+    return client.post(
+        "/articles/harbor-story/comments",
+        data={**fields, "body": body, **extra},
+        headers={"HX-Request": "true"},
+    )
+
+
+def test_a_comment_posted_in_place_is_in_the_discussion_it_gets_back(
+    cached_app, login, article, reader
+):
+    client = signed_in_as(cached_app, login, reader)
+    assert "Fresh words." not in client.get(ARTICLE_URL).get_data(as_text=True)  # now cached
+    response = post_in_place(client, "Fresh words.")
+    assert response.status_code == 200
+    assert "Fresh words." in response.get_data(as_text=True)
+
+
+def test_every_change_to_a_discussion_shows_to_visitors_of_a_cached_story(
+    cached_app, login, article, reader, other
+):
+    visitor = cached_app.test_client()
+    assert "A remark worth liking." not in visitor.get(ARTICLE_URL).get_data(as_text=True)
+    author = signed_in_as(cached_app, login, reader)
+    assert post(author, "A remark worth liking.").status_code == 302
+    assert "A remark worth liking." in visitor.get(ARTICLE_URL).get_data(as_text=True)
+    comment = db.session.scalar(select(Comment))
+    liker = signed_in_as(cached_app, login, other)
+    assert liker.submit(f"/comments/{comment.id}/like", page=ARTICLE_URL).status_code == 302
+    page = visitor.get(ARTICLE_URL).get_data(as_text=True)
+    assert "A remark worth liking." in page and "1 like<" in page
