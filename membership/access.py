@@ -100,7 +100,9 @@ def membership_of(user: User | None) -> Membership:
             subscription.current_period_end,
             now,
         )
-        if access.has_access:
+        # A row without a tier is another product (saved so before sync_subscription ignored
+        # those): never a membership.
+        if access.has_access and subscription.tier_id is not None:
             tier = db.session.get(Tier, effective_tier_id(subscription, now))
             result = Membership(tier, "subscription", subscription, access.needs_new_card)
             break
@@ -174,7 +176,9 @@ def paying_condition(now: datetime):
         or_(User.complimentary_until.is_(None), User.complimentary_until > now),
     )
     subscribed = exists().where(
-        Subscription.user_id == User.id, Subscription.status.in_(LIVE_STATUSES)
+        Subscription.user_id == User.id,
+        Subscription.status.in_(LIVE_STATUSES),
+        Subscription.tier_id.is_not(None),
     )
     return or_(complimentary, subscribed)
 

@@ -235,3 +235,21 @@ def test_a_one_time_gifts_badge_ends_a_year_to_the_instant(app, make_user):
     assert db.session.scalar(badge) is None
     earlier = select(User.id).where(sponsor_condition(now - timedelta(seconds=1)))
     assert db.session.scalar(earlier) == sponsor.id
+
+
+def test_a_subscription_recorded_without_a_tier_is_no_membership(app, make_user):
+    """Another product's subscription (print) saved for a member before such subscriptions were
+    ignored: no paid access, no "Member" badge."""
+    reader = make_user()
+    print_edition = Subscription(
+        user_id=reader.id,
+        stripe_subscription_id="sub_print",
+        stripe_customer_id="cus_print",
+        status="active",
+        current_period_end=utcnow() + timedelta(days=20),
+    )
+    db.session.add(print_edition)
+    db.session.commit()
+    assert membership_of(reader).is_paying is False
+    paying = select(User.id).where(paying_condition(utcnow()), User.id == reader.id)
+    assert db.session.scalar(paying) is None
