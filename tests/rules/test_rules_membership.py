@@ -253,3 +253,14 @@ def test_a_subscription_recorded_without_a_tier_is_no_membership(app, make_user)
     assert membership_of(reader).is_paying is False
     paying = select(User.id).where(paying_condition(utcnow()), User.id == reader.id)
     assert db.session.scalar(paying) is None
+
+
+def test_a_member_who_moved_to_a_cheaper_plan_keeps_the_dearer_one_until_the_period_ends(
+    app, make_user
+):
+    reader = make_user()
+    supporter, patron = a_tier("supporter", "Supporter"), a_tier()
+    subscription = live_subscription(reader, supporter, previous_tier_id=patron.id)
+    subscription.previous_tier_until = utcnow() + timedelta(days=3)
+    db.session.commit()
+    assert membership_of(reader).tier.name == "Patron"
