@@ -14,7 +14,7 @@ from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
 from tests.rules.test_rules_billing import stripe_api
 from tests.rules.test_rules_events import send
-from tests.test_sponsors import gift, give, session_of, wall_text
+from tests.test_sponsors import checkout_requests, gift, give, session_of, wall_text
 
 
 @pytest.fixture
@@ -391,3 +391,23 @@ def test_a_gift_without_a_message_shows_none_on_the_wall(client, stripe_stub):
     wall = wall_text(client)
     assert "Quiet Quinn" in wall
     assert "<blockquote>" not in wall
+
+
+def test_a_guests_one_time_gift_tells_stripe_what_it_is(client, stripe_stub):
+    """Stripe's page and dashboard name the gift; its payment carries the gift's details too."""
+    assert give(client).status_code == 303
+    params = checkout_requests(stripe_stub)[0]["params"]
+    gift_details = {
+        "kind": "sponsorship",
+        "frequency": "once",
+        "recognition": "name_amount",
+        "message": "Keep digging.",
+        "article": "",
+        "user_id": "",
+        "name": "Gus Guest",
+    }
+    assert params["metadata"] == gift_details
+    assert params["payment_intent_data"] == {"metadata": gift_details}
+    product = params["line_items"][0]["price_data"]["product_data"]
+    assert product["name"] == "Sponsorship of the newsroom"
+    assert "client_reference_id" not in params and "customer" not in params
