@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -12,9 +13,10 @@ from membership.models.types import utcnow
 from membership.settings import set_setting
 from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
+from tests.rules.pages import alerts
 from tests.rules.test_rules_billing import stripe_api
 from tests.rules.test_rules_events import send
-from tests.test_sponsors import checkout_requests, gift, give, session_of, wall_text
+from tests.test_sponsors import GIFT, checkout_requests, gift, give, session_of, wall_text
 
 
 @pytest.fixture
@@ -328,6 +330,7 @@ def test_a_monthly_gift_from_a_story_tells_stripe_what_and_whose_it_is(
         ({"frequency": "weekly"}, "Choose once or monthly."),
         ({"recognition": "loudly"}, "Choose how you want to appear on the wall."),
         ({"message": "x" * 501}, "Messages are at most 500 characters."),
+        ({"amount": Decimal("25.005")}, "Choose an amount between 1 and 10,000."),
     ],
 )
 def test_the_sponsorship_service_refuses_what_the_form_would(app, change, message):
@@ -411,3 +414,87 @@ def test_a_guests_one_time_gift_tells_stripe_what_it_is(client, stripe_stub):
     product = params["line_items"][0]["price_data"]["product_data"]
     assert product["name"] == "Sponsorship of the newsroom"
     assert "client_reference_id" not in params and "customer" not in params
+
+
+def test_a_member_who_leaves_the_public_name_blank_appears_under_their_account_name(
+    member, stripe_stub, client
+):
+    """The name on the card is not the name the member goes by here."""
+    session_id = session_of(give(member, public_name="", recognition="name_only"))
+    assert checkout_requests(stripe_stub)[0]["params"]["metadata"]["name"] == "Mara"
+    stripe_stub.complete_checkout(session_id, name="M. Card Holder")
+    assert set(stripe_stub.deliver()) == {200}
+    wall = wall_text(client)
+    assert "Mara" in wall and "Card Holder" not in wall
+
+
+def test_a_gift_from_a_story_not_yet_published_is_not_credited_to_it(
+    client, stripe_stub, make_article
+):
+    make_article(slug="draft-story", title="Draft story", status="draft")
+    assert give(client, article="draft-story").status_code == 303
+    assert checkout_requests(stripe_stub)[0]["params"]["metadata"]["article"] == ""
+
+
+def test_a_message_of_exactly_500_characters_reaches_stripe_whole(client, stripe_stub):
+    message = "x" * 500
+    assert give(client, message=message).status_code == 303
+    assert checkout_requests(stripe_stub)[0]["params"]["metadata"]["message"] == message
+
+
+def test_the_sponsorship_service_cuts_a_public_name_to_80_characters(app, stripe_stub):
+    """Runs of spaces count once; the wall has room for 80 characters."""
+    from membership.sponsors.services import start_checkout
+
+    start_checkout(
+        None,
+        amount=Decimal("25"),
+        frequency="once",
+        recognition="name_only",
+        message="",
+        article_slug=None,
+        requester_key="test",
+        public_name="  Gus    " + "G" * 100,
+    )
+    name = checkout_requests(stripe_stub)[0]["params"]["metadata"]["name"]
+    assert name == ("Gus " + "G" * 100)[:80]
+
+
+def test_a_suspended_readers_gift_is_refused_in_these_words(app, member, stripe_stub, login):
+    from membership.auth.standing import suspend
+    from membership.models import User
+
+    suspend(db.session.get(User, member.user.id), reason="Abuse")
+    db.session.commit()
+    client = app.test_client()
+    assert login(client, member.user.email).status_code == 302
+    response = give(client)
+    assert (response.status_code, alerts(response)) == (
+        403,
+        ["Your account is suspended: payments are not possible now."],
+    )
+
+
+def test_a_guests_monthly_gift_is_refused_in_these_words(client, stripe_stub):
+    response = give(client, frequency="monthly")
+    assert (response.status_code, alerts(response)) == (
+        403,
+        ["Monthly sponsorships need a confirmed account, so that you can change or stop them."],
+    )
+
+
+def test_a_checkout_page_is_reused_only_by_the_same_sponsor_within_ten_minutes(
+    app, client, stripe_stub, monkeypatch
+):
+    """A double click returns the same Checkout page; another guest giving the same gift, or
+    the same guest once the clock passes a ten-minute mark, gets a new one."""
+    from membership.sponsors import services
+
+    clock = {"now": 600 * 3_000_000 - 1.0}  # a second before a ten-minute mark
+    monkeypatch.setattr(services, "time", SimpleNamespace(time=lambda: clock["now"]))
+    first = give(client).headers["Location"]
+    assert give(client).headers["Location"] == first
+    another_guest = app.test_client().submit("/sponsor/checkout", GIFT, page="/sponsor")
+    assert another_guest.headers["Location"] != first
+    clock["now"] += 1
+    assert give(client).headers["Location"] != first
