@@ -498,3 +498,53 @@ def test_a_checkout_page_is_reused_only_by_the_same_sponsor_within_ten_minutes(
     assert another_guest.headers["Location"] != first
     clock["now"] += 1
     assert give(client).headers["Location"] != first
+
+
+def test_a_guest_who_gives_no_name_at_all_appears_as_a_reader(client, stripe_stub):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="nameless@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    assert "<strong>A reader</strong>" in wall_text(client)
+
+
+def test_a_nameless_guest_gift_under_an_accounts_email_shows_the_accounts_name(
+    member, client, stripe_stub
+):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="mara@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    assert "<strong>Mara</strong>" in wall_text(client)
+
+
+def test_a_long_name_given_at_checkout_is_cut_to_80_characters(client, stripe_stub):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="long@example.org", name="W" * 100)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.display_name)) == "W" * 80
+
+
+def test_a_gift_whose_wall_choice_is_unknown_stays_anonymous(client, stripe_stub):
+    """Metadata edited in Stripe's dashboard, or lost: nobody is named without their choice."""
+    session_id = session_of(give(client, recognition="name_amount"))
+    del stripe_stub._db[session_id]["metadata"]["recognition"]
+    stripe_stub.complete_checkout(session_id, email="gus@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    wall = wall_text(client)
+    assert "Anonymous" in wall and "Gus Guest" not in wall
+
+
+def test_a_monthly_gift_stopped_after_its_sponsor_deleted_their_account_is_stopped(
+    member, stripe_stub
+):
+    """The gift outlives the account in Stripe: its later events still apply, under no account."""
+    from tests.conftest import PASSWORD
+
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    response = member.submit(
+        "/account/delete", {"current_password": PASSWORD, "understood": "y"}, page="/account"
+    )
+    assert response.status_code == 302
+    stripe_api(stripe_stub, "DELETE", f"/v1/subscriptions/{sponsorship.stripe_subscription_id}")
+    assert set(stripe_stub.deliver()) == {200}
+    stopped = db.session.get(Sponsorship, sponsorship.id)
+    assert (stopped.status, stopped.user_id) == ("canceled", None)
