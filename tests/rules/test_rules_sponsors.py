@@ -548,3 +548,16 @@ def test_a_monthly_gift_stopped_after_its_sponsor_deleted_their_account_is_stopp
     assert set(stripe_stub.deliver()) == {200}
     stopped = db.session.get(Sponsorship, sponsorship.id)
     assert (stopped.status, stopped.user_id) == ("canceled", None)
+
+
+def test_a_members_one_time_gift_is_filed_under_their_stripe_customer_and_checkout(
+    member, stripe_stub
+):
+    """What an operator needs to find the gift in Stripe's dashboard."""
+    session_id = session_of(give(member))
+    stripe_stub.complete_checkout(session_id)
+    assert set(stripe_stub.deliver()) == {200}
+    customer = db.session.get(type(member.user), member.user.id).stripe_customer_id
+    sponsorship = db.session.scalar(select(Sponsorship))
+    assert customer and sponsorship.stripe_customer_id == customer
+    assert sponsorship.stripe_checkout_session_id == session_id
