@@ -561,3 +561,14 @@ def test_a_members_one_time_gift_is_filed_under_their_stripe_customer_and_checko
     sponsorship = db.session.scalar(select(Sponsorship))
     assert customer and sponsorship.stripe_customer_id == customer
     assert sponsorship.stripe_checkout_session_id == session_id
+
+
+def test_a_paid_invoice_for_no_subscription_is_acknowledged_and_is_no_gift(app, stripe_stub):
+    """An operator bills someone once from Stripe's dashboard: no gift, and no retries."""
+    from tests.stripe_stub._util import fixture, new_id
+
+    invoice = fixture("invoice")
+    invoice.update(id=new_id("in_"), status="paid", parent=None, amount_paid=5000)
+    stripe_stub._db[invoice["id"]] = invoice
+    assert send(app, stripe_stub, "invoice.paid", invoice) == 200
+    assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 0
