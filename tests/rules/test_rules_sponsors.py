@@ -572,3 +572,29 @@ def test_a_paid_invoice_for_no_subscription_is_acknowledged_and_is_no_gift(app, 
     stripe_stub._db[invoice["id"]] = invoice
     assert send(app, stripe_stub, "invoice.paid", invoice) == 200
     assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 0
+
+
+def test_a_gift_recorded_by_another_delivery_at_the_same_moment_counts_once(
+    client, stripe_stub, mailbox
+):
+    """The thanks page and the webhook race: the other one inserts the gift between this one's
+    lookup and its insert. The page still thanks the sponsor, and the gift exists once."""
+    from sqlalchemy import event, insert
+
+    session_id = session_of(give(client))
+    stripe_stub.complete_checkout(session_id, email="gus@example.org")
+
+    def the_other_delivery_first(target, args, values):
+        with db.engine.connect() as other:
+            other.execute(insert(Sponsorship).values(status="pending", **values))
+            other.commit()
+
+    event.listen(Sponsorship, "init", the_other_delivery_first, once=True)
+    try:
+        page = client.get(f"/sponsor/thanks?session_id={session_id}")
+    finally:
+        event.remove(Sponsorship, "init", the_other_delivery_first)
+    assert page.status_code == 200 and "Thank you!" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Sponsorship.id))) == 1
+    assert db.session.scalar(select(Sponsorship.status)) == "paid"
+    assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 1
