@@ -62,7 +62,7 @@ def start_checkout(
     message: str,
     article_slug: str | None,
     requester_key: str,
-    public_name: str = "",
+    public_name: str,
 ) -> str:
     """Validate on the server again and create the Checkout Session; returns its URL."""
     low, high = bounds()

@@ -344,6 +344,7 @@ def test_the_sponsorship_service_refuses_what_the_form_would(app, change, messag
         "message": "",
         "article_slug": None,
         "requester_key": "test",
+        "public_name": "",
         **change,
     }
     with pytest.raises(SponsorshipRefused) as refused:
