@@ -96,7 +96,7 @@ def start_checkout(
         "frequency": frequency,
         "recognition": recognition,
         "message": message,
-        "article": str(article.id) if article else "",
+        "article": str(article.id) if article is not None else "",
         "user_id": str(user.id) if signed_in else "",
         "name": public_name or (user.display_name if signed_in else ""),
     }
