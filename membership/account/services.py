@@ -22,6 +22,7 @@ from membership.extensions import db
 from membership.mail import external_url, queue_email
 from membership.models import Comment, User, UserSession
 from membership.models.types import utcnow
+from membership.sponsors.account import end_for_deletion
 from membership.sponsors.services import link_guest_gifts
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ def export_data(user: User) -> dict:
 def delete_account_by_admin(user: User, actor: User) -> None:
     """An administrator deletes a member: Stripe subscriptions are cancelled first."""
     cancel_all_for_deletion(user)
+    end_for_deletion(user)
     delete_comments_of(user)
     audit.record(actor, "member.delete", user, email=user.email)
     db.session.delete(user)
@@ -188,6 +190,7 @@ def delete_account(user: User, current_password: str) -> None:
     _check_password(user, current_password)
     # Stripe first: if it cannot be reached, nothing is deleted and no subscription keeps running.
     cancel_all_for_deletion(user)
+    end_for_deletion(user)
     delete_comments_of(user)
     queue_email(user.email, "Your account was deleted", "account_deleted", user=user)
     log.info("account #%s deleted itself", user.id)

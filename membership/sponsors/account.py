@@ -3,9 +3,11 @@
 import time
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from membership.billing import stripe_gateway as gateway
 from membership.extensions import db
-from membership.models import Frequency, Recognition, Sponsorship, User
+from membership.models import Frequency, Recognition, Sponsorship, SponsorshipStatus, User
 from membership.sponsors.services import (
     SponsorshipRefused,
     bounds,
@@ -69,3 +71,16 @@ def cancel_monthly(sponsorship: Sponsorship) -> None:
     if sponsorship.frequency != Frequency.MONTHLY or sponsorship.status != "active":
         raise SponsorshipRefused("This sponsorship is not an active monthly one.", 409)
     sync_subscription(gateway.cancel_subscription_now(sponsorship.stripe_subscription_id))
+
+
+def end_for_deletion(user: User) -> None:
+    """Account deletion: monthly gifts stop in Stripe now; every gift keeps its amount, not the
+    sponsor's name or email."""
+    gifts = db.session.scalars(select(Sponsorship).where(Sponsorship.user_id == user.id)).all()
+    for sponsorship in gifts:
+        running = (SponsorshipStatus.PENDING, SponsorshipStatus.ACTIVE)
+        if sponsorship.stripe_subscription_id and sponsorship.status in running:
+            sync_subscription(gateway.cancel_subscription_now(sponsorship.stripe_subscription_id))
+    for sponsorship in gifts:
+        sponsorship.display_name = ""
+        sponsorship.email = None

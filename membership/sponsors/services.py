@@ -62,7 +62,7 @@ def start_checkout(
     message: str,
     article_slug: str | None,
     requester_key: str,
-    public_name: str = "",
+    public_name: str,
 ) -> str:
     """Validate on the server again and create the Checkout Session; returns its URL."""
     low, high = bounds()
@@ -80,8 +80,7 @@ def start_checkout(
         raise SponsorshipRefused("Your account is suspended: payments are not possible now.")
     if frequency == Frequency.MONTHLY and not (signed_in and user.is_confirmed):
         raise SponsorshipRefused(
-            "Monthly sponsorships need a confirmed account, so that you can change or stop them.",
-            403,
+            "Monthly sponsorships need a confirmed account, so that you can change or stop them."
         )
     article = None
     if article_slug:
@@ -97,7 +96,7 @@ def start_checkout(
         "frequency": frequency,
         "recognition": recognition,
         "message": message,
-        "article": str(article.id) if article else "",
+        "article": str(article.id) if article is not None else "",
         "user_id": str(user.id) if signed_in else "",
         "name": public_name or (user.display_name if signed_in else ""),
     }
@@ -146,7 +145,7 @@ def is_sponsorship(obj: dict) -> bool:
 
 
 def _user_from(metadata: dict, email: str | None) -> User | None:
-    if str(metadata.get("user_id", "")).isdigit():
+    if str(metadata.get("user_id")).isdigit():  # our metadata: the account's id, or ""
         user = db.session.get(User, int(metadata["user_id"]))
         if user is not None:
             return user
@@ -187,10 +186,10 @@ def _new_sponsorship_values(metadata: dict, *, email, name, amount, currency, cu
         "frequency": metadata.get("frequency") or Frequency.ONCE,
         "amount": amount,
         "currency": currency,
-        "message": (metadata.get("message") or "")[:500],
+        "message": metadata.get("message") or "",  # Stripe keeps at most 500 characters
         "recognition": recognition,
         "show_badge": recognition != Recognition.ANONYMOUS,
-        "article_id": int(article_id) if str(article_id or "").isdigit() else None,
+        "article_id": int(article_id) if str(article_id).isdigit() else None,
         "stripe_customer_id": customer,
     }
 
@@ -201,10 +200,11 @@ def fulfil_session(session: dict) -> Sponsorship | None:
         return None
     metadata = _metadata(session)
     details = session.get("customer_details") or {}
-    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    # Never "no_payment_required": a gift is at least the minimum amount, with no coupons.
+    paid = session.get("payment_status") == "paid"
     values = _new_sponsorship_values(
         metadata,
-        email=details.get("email") or session.get("customer_email"),
+        email=details.get("email"),  # what the sponsor typed (we never prefill customer_email)
         name=details.get("name"),
         amount=int(session["amount_total"]),  # a completed Checkout Session has both
         currency=session["currency"],

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -12,9 +13,10 @@ from membership.models.types import utcnow
 from membership.settings import set_setting
 from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
+from tests.rules.pages import alerts
 from tests.rules.test_rules_billing import stripe_api
 from tests.rules.test_rules_events import send
-from tests.test_sponsors import gift, give, session_of, wall_text
+from tests.test_sponsors import GIFT, checkout_requests, gift, give, session_of, wall_text
 
 
 @pytest.fixture
@@ -328,6 +330,7 @@ def test_a_monthly_gift_from_a_story_tells_stripe_what_and_whose_it_is(
         ({"frequency": "weekly"}, "Choose once or monthly."),
         ({"recognition": "loudly"}, "Choose how you want to appear on the wall."),
         ({"message": "x" * 501}, "Messages are at most 500 characters."),
+        ({"amount": Decimal("25.005")}, "Choose an amount between 1 and 10,000."),
     ],
 )
 def test_the_sponsorship_service_refuses_what_the_form_would(app, change, message):
@@ -341,6 +344,7 @@ def test_the_sponsorship_service_refuses_what_the_form_would(app, change, messag
         "message": "",
         "article_slug": None,
         "requester_key": "test",
+        "public_name": "",
         **change,
     }
     with pytest.raises(SponsorshipRefused) as refused:
@@ -391,3 +395,213 @@ def test_a_gift_without_a_message_shows_none_on_the_wall(client, stripe_stub):
     wall = wall_text(client)
     assert "Quiet Quinn" in wall
     assert "<blockquote>" not in wall
+
+
+def test_a_guests_one_time_gift_tells_stripe_what_it_is(client, stripe_stub):
+    """Stripe's page and dashboard name the gift; its payment carries the gift's details too."""
+    assert give(client).status_code == 303
+    params = checkout_requests(stripe_stub)[0]["params"]
+    gift_details = {
+        "kind": "sponsorship",
+        "frequency": "once",
+        "recognition": "name_amount",
+        "message": "Keep digging.",
+        "article": "",
+        "user_id": "",
+        "name": "Gus Guest",
+    }
+    assert params["metadata"] == gift_details
+    assert params["payment_intent_data"] == {"metadata": gift_details}
+    product = params["line_items"][0]["price_data"]["product_data"]
+    assert product["name"] == "Sponsorship of the newsroom"
+    assert "client_reference_id" not in params and "customer" not in params
+
+
+def test_a_member_who_leaves_the_public_name_blank_appears_under_their_account_name(
+    member, stripe_stub, client
+):
+    """The name on the card is not the name the member goes by here."""
+    session_id = session_of(give(member, public_name="", recognition="name_only"))
+    assert checkout_requests(stripe_stub)[0]["params"]["metadata"]["name"] == "Mara"
+    stripe_stub.complete_checkout(session_id, name="M. Card Holder")
+    assert set(stripe_stub.deliver()) == {200}
+    wall = wall_text(client)
+    assert "Mara" in wall and "Card Holder" not in wall
+
+
+def test_a_gift_from_a_story_not_yet_published_is_not_credited_to_it(
+    client, stripe_stub, make_article
+):
+    make_article(slug="draft-story", title="Draft story", status="draft")
+    assert give(client, article="draft-story").status_code == 303
+    assert checkout_requests(stripe_stub)[0]["params"]["metadata"]["article"] == ""
+
+
+def test_a_message_of_exactly_500_characters_reaches_stripe_whole(client, stripe_stub):
+    message = "x" * 500
+    assert give(client, message=message).status_code == 303
+    assert checkout_requests(stripe_stub)[0]["params"]["metadata"]["message"] == message
+
+
+def test_the_sponsorship_service_cuts_a_public_name_to_80_characters(app, stripe_stub):
+    """Runs of spaces count once; the wall has room for 80 characters."""
+    from membership.sponsors.services import start_checkout
+
+    start_checkout(
+        None,
+        amount=Decimal("25"),
+        frequency="once",
+        recognition="name_only",
+        message="",
+        article_slug=None,
+        requester_key="test",
+        public_name="  Gus    " + "G" * 100,
+    )
+    name = checkout_requests(stripe_stub)[0]["params"]["metadata"]["name"]
+    assert name == ("Gus " + "G" * 100)[:80]
+
+
+def test_a_suspended_readers_gift_is_refused_in_these_words(app, member, stripe_stub, login):
+    from membership.auth.standing import suspend
+    from membership.models import User
+
+    suspend(db.session.get(User, member.user.id), reason="Abuse")
+    db.session.commit()
+    client = app.test_client()
+    assert login(client, member.user.email).status_code == 302
+    response = give(client)
+    assert (response.status_code, alerts(response)) == (
+        403,
+        ["Your account is suspended: payments are not possible now."],
+    )
+
+
+def test_a_guests_monthly_gift_is_refused_in_these_words(client, stripe_stub):
+    response = give(client, frequency="monthly")
+    assert (response.status_code, alerts(response)) == (
+        403,
+        ["Monthly sponsorships need a confirmed account, so that you can change or stop them."],
+    )
+
+
+def test_a_checkout_page_is_reused_only_by_the_same_sponsor_within_ten_minutes(
+    app, client, stripe_stub, monkeypatch
+):
+    """A double click returns the same Checkout page; another guest giving the same gift, or
+    the same guest once the clock passes a ten-minute mark, gets a new one."""
+    from membership.sponsors import services
+
+    clock = {"now": 600 * 3_000_000 - 1.0}  # a second before a ten-minute mark
+    monkeypatch.setattr(services, "time", SimpleNamespace(time=lambda: clock["now"]))
+    first = give(client).headers["Location"]
+    assert give(client).headers["Location"] == first
+    another_guest = app.test_client().submit("/sponsor/checkout", GIFT, page="/sponsor")
+    assert another_guest.headers["Location"] != first
+    clock["now"] += 1
+    assert give(client).headers["Location"] != first
+
+
+def test_a_guest_who_gives_no_name_at_all_appears_as_a_reader(client, stripe_stub):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="nameless@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    assert "<strong>A reader</strong>" in wall_text(client)
+
+
+def test_a_nameless_guest_gift_under_an_accounts_email_shows_the_accounts_name(
+    member, client, stripe_stub
+):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="mara@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    assert "<strong>Mara</strong>" in wall_text(client)
+
+
+def test_a_long_name_given_at_checkout_is_cut_to_80_characters(client, stripe_stub):
+    session_id = session_of(give(client, public_name="", recognition="name_only"))
+    stripe_stub.complete_checkout(session_id, email="long@example.org", name="W" * 100)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Sponsorship.display_name)) == "W" * 80
+
+
+def test_a_gift_whose_wall_choice_is_unknown_stays_anonymous(client, stripe_stub):
+    """Metadata edited in Stripe's dashboard, or lost: nobody is named without their choice."""
+    session_id = session_of(give(client, recognition="name_amount"))
+    del stripe_stub._db[session_id]["metadata"]["recognition"]
+    stripe_stub.complete_checkout(session_id, email="gus@example.org")
+    assert set(stripe_stub.deliver()) == {200}
+    wall = wall_text(client)
+    assert "Anonymous" in wall and "Gus Guest" not in wall
+
+
+def test_deleting_an_account_stops_its_monthly_gift_and_takes_its_name_off_the_wall(
+    member, stripe_stub, client
+):
+    """Any Stripe subscription ends before the account goes; the gifts keep their amounts, not
+    the name. Stripe's events about the stopped gift come after the account is gone."""
+    from tests.conftest import PASSWORD
+
+    sponsorship = monthly_gift_without_checkout_event(member, stripe_stub)
+    since = utcnow() - timedelta(days=1)
+    assert "Mara" in wall_text(client)
+    response = member.submit(
+        "/account/delete", {"current_password": PASSWORD, "understood": "y"}, page="/account"
+    )
+    assert response.status_code == 302
+    assert set(stripe_stub.deliver()) == {200}
+    path = f"/v1/subscriptions/{sponsorship.stripe_subscription_id}"
+    assert stripe_api(stripe_stub, "GET", path)["status"] == "canceled"
+    stopped = db.session.get(Sponsorship, sponsorship.id)
+    assert (stopped.status, stopped.user_id, stopped.email) == ("canceled", None, None)
+    assert "Mara" not in wall_text(client)
+    assert queries.totals_since(since) == 1000
+
+
+def test_a_members_one_time_gift_is_filed_under_their_stripe_customer_and_checkout(
+    member, stripe_stub
+):
+    """What an operator needs to find the gift in Stripe's dashboard."""
+    session_id = session_of(give(member))
+    stripe_stub.complete_checkout(session_id)
+    assert set(stripe_stub.deliver()) == {200}
+    customer = db.session.get(type(member.user), member.user.id).stripe_customer_id
+    sponsorship = db.session.scalar(select(Sponsorship))
+    assert customer and sponsorship.stripe_customer_id == customer
+    assert sponsorship.stripe_checkout_session_id == session_id
+
+
+def test_a_paid_invoice_for_no_subscription_is_acknowledged_and_is_no_gift(app, stripe_stub):
+    """An operator bills someone once from Stripe's dashboard: no gift, and no retries."""
+    from tests.stripe_stub._util import fixture, new_id
+
+    invoice = fixture("invoice")
+    invoice.update(id=new_id("in_"), status="paid", parent=None, amount_paid=5000)
+    stripe_stub._db[invoice["id"]] = invoice
+    assert send(app, stripe_stub, "invoice.paid", invoice) == 200
+    assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 0
+
+
+def test_a_gift_recorded_by_another_delivery_at_the_same_moment_counts_once(
+    client, stripe_stub, mailbox
+):
+    """The thanks page and the webhook race: the other one inserts the gift between this one's
+    lookup and its insert. The page still thanks the sponsor, and the gift exists once."""
+    from sqlalchemy import event, insert
+
+    session_id = session_of(give(client))
+    stripe_stub.complete_checkout(session_id, email="gus@example.org")
+
+    def the_other_delivery_first(target, args, values):
+        with db.engine.connect() as other:
+            other.execute(insert(Sponsorship).values(status="pending", **values))
+            other.commit()
+
+    event.listen(Sponsorship, "init", the_other_delivery_first, once=True)
+    try:
+        page = client.get(f"/sponsor/thanks?session_id={session_id}")
+    finally:
+        event.remove(Sponsorship, "init", the_other_delivery_first)
+    assert page.status_code == 200 and "Thank you!" in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Sponsorship.id))) == 1
+    assert db.session.scalar(select(Sponsorship.status)) == "paid"
+    assert db.session.scalar(select(func.count(SponsorshipPayment.id))) == 1
