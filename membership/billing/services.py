@@ -135,8 +135,8 @@ def fulfil_from_success_page(session_id: str, user: User) -> bool:
 
 
 def _first_item(stripe_subscription: dict) -> dict:
-    items = (stripe_subscription.get("items") or {}).get("data") or []
-    return items[0] if items else {}
+    # A subscription always has at least one item; ours have exactly one.
+    return stripe_subscription["items"]["data"][0]
 
 
 def _tier_for_price(price: dict) -> Tier | None:
@@ -178,10 +178,10 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
         if tier is None and user is None:
             log.info("ignoring subscription %s: not one of our memberships", stripe_id)
             return None
-        customer = stripe_subscription.get("customer")
         record = Subscription(
             stripe_subscription_id=stripe_id,
-            stripe_customer_id=customer if isinstance(customer, str) else customer["id"],
+            # An id: nothing we ask Stripe for expands the customer.
+            stripe_customer_id=stripe_subscription["customer"],
             user_id=user.id if user else None,
             status=stripe_subscription["status"],
         )
@@ -325,7 +325,7 @@ def plan_tier_change(user: User, tier_slug: str, interval: str) -> TierChange:
             price_id,
             int(time.time()),
         )
-        amount_due = int(preview.get("amount_due") or 0)
+        amount_due = preview["amount_due"]
     return TierChange(
         subscription=record,
         tier=tier,
