@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from membership.extensions import db
-from membership.models import OutboxEmail, Subscription, SubscriptionConflict, User
+from membership.models import OutboxEmail, Subscription, SubscriptionConflict, Tier, User
 from membership.models.types import utcnow
 from tests.conftest import connect_webhooks, sign_in_with_two_factor, stripe_settings
 from tests.rules.pages import alerts
@@ -361,3 +361,34 @@ def test_a_subscription_of_no_known_member_waits_unattached_and_is_attached_late
     assert db.session.scalar(select(Subscription.user_id)) == member.user.id
     assert reads_paid_story(member)
     assert db.session.get(SubscriptionConflict, conflict.id).dismissed_at is not None
+
+
+def test_our_copy_records_when_the_member_cancelled_as_stripe_says(member, stripe_stub, tiers):
+    """The books keep Stripe's cancellation time, and forget it when the member resumes."""
+    record = subscribe(member, stripe_stub)
+    assert member.submit("/membership/cancel", page="/account").status_code == 302
+    path = f"/v1/subscriptions/{record.stripe_subscription_id}"
+    cancelled = stripe_api(stripe_stub, "GET", path)["canceled_at"]
+    assert cancelled
+    db.session.expire_all()
+    assert db.session.scalar(select(Subscription.canceled_at)).timestamp() == cancelled
+    assert member.submit("/membership/resume", page="/account").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Subscription.canceled_at)) is None
+
+
+def test_a_member_paying_in_euros_sees_euros(member, stripe_stub):
+    """The plan line and an upgrade's charge are in the currency the member pays in."""
+    from membership.billing.catalogue import sync_tier
+
+    for slug, monthly in [("friend", 500), ("ally", 1500)]:
+        tier = Tier(slug=slug, name=slug.title(), monthly_price=monthly, yearly_price=monthly * 10)
+        tier.currency = "eur"
+        db.session.add(tier)
+        db.session.flush()
+        sync_tier(tier)
+    db.session.commit()
+    subscribe(member, stripe_stub, tier="friend")
+    assert plan_on_account_page(member) == "Friend · €5 / month"
+    page = member.get("/membership/change?tier=ally&interval=month").get_data(as_text=True)
+    assert re.search(r"You will be charged <strong>€[\d.]+</strong> now", page), page
