@@ -166,6 +166,11 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
     )
     previous_status = record.status if record is not None else None
     if record is None:
+        if tier is None:
+            # Another product (a print edition) is not a membership, even when a member's
+            # Stripe customer bought it.
+            log.info("ignoring subscription %s: not one of our memberships", stripe_id)
+            return None
         match = matching.match_member(stripe_subscription)
         if match.conflict is not None:
             # Never guess whose money this is: report it, attach nothing.
@@ -175,9 +180,6 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
         user = match.user
         if user is not None:
             matching.resolve_conflict(stripe_id)
-        if tier is None and user is None:
-            log.info("ignoring subscription %s: not one of our memberships", stripe_id)
-            return None
         record = Subscription(
             stripe_subscription_id=stripe_id,
             # An id: nothing we ask Stripe for expands the customer.

@@ -392,3 +392,45 @@ def test_a_member_paying_in_euros_sees_euros(member, stripe_stub):
     assert plan_on_account_page(member) == "Friend · €5 / month"
     page = member.get("/membership/change?tier=ally&interval=month").get_data(as_text=True)
     assert re.search(r"You will be charged <strong>€[\d.]+</strong> now", page), page
+
+
+def test_a_member_who_also_buys_another_product_gets_no_membership_from_it(
+    member, stripe_stub, paid_story
+):
+    """The print edition, bought with the member's own Stripe customer, is not a plan: the
+    account page and the paid stories stay a free member's. It once was one: "Paid · $9 /
+    month" and every paid story (with a warning from the tier lookup, an error in tests)."""
+    customer = stripe_api(stripe_stub, "POST", "/v1/customers", {"email": "member@example.org"})
+    db.session.get(User, member.user.id).stripe_customer_id = customer["id"]
+    db.session.commit()
+    product = stripe_api(stripe_stub, "POST", "/v1/products", {"name": "Print edition"})
+    price = stripe_api(
+        stripe_stub,
+        "POST",
+        "/v1/prices",
+        {
+            "product": product["id"],
+            "currency": "usd",
+            "unit_amount": "900",
+            "recurring[interval]": "month",
+        },
+    )
+    session = stripe_api(
+        stripe_stub,
+        "POST",
+        "/v1/checkout/sessions",
+        {
+            "mode": "subscription",
+            "customer": customer["id"],
+            "line_items[0][price]": price["id"],
+            "line_items[0][quantity]": "1",
+            "success_url": "https://print.example.org/thanks",
+        },
+    )
+    stripe_stub.complete_checkout(session["id"])
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+    account = member.get("/account")
+    assert account.status_code == 200
+    assert "You are a free member." in account.get_data(as_text=True)
+    assert not reads_paid_story(member)
