@@ -434,3 +434,34 @@ def test_a_member_who_also_buys_another_product_gets_no_membership_from_it(
     assert account.status_code == 200
     assert "You are a free member." in account.get_data(as_text=True)
     assert not reads_paid_story(member)
+
+
+def test_two_workers_creating_the_same_subscription_leave_one_row(
+    member, stripe_stub, tiers, paid_story, monkeypatch
+):
+    """Two of Stripe's events about a new subscription, handled at the same moment: the worker
+    that inserts second updates the row the first one created, and the member is paying."""
+    from membership.billing import matching
+
+    subscribe(member, stripe_stub, deliver=False)
+    subscription_id = subscription_id_in_outbox(stripe_stub)
+    match_member = matching.match_member
+
+    def other_worker_inserts_meanwhile(stripe_subscription):
+        monkeypatch.setattr(matching, "match_member", match_member)  # once
+        db.session.add(
+            Subscription(
+                stripe_subscription_id=subscription_id,
+                stripe_customer_id=stripe_subscription["customer"],
+                status="incomplete",
+            )
+        )
+        db.session.flush()
+        return match_member(stripe_subscription)
+
+    monkeypatch.setattr(matching, "match_member", other_worker_inserts_meanwhile)
+    assert set(stripe_stub.deliver()) == {200}
+    record = db.session.scalar(select(Subscription))
+    assert db.session.scalar(select(func.count(Subscription.id))) == 1
+    assert (record.user_id, record.status) == (member.user.id, "active")
+    assert reads_paid_story(member)
