@@ -345,3 +345,15 @@ def test_a_plan_change_retried_within_the_minute_is_applied_once(
     ]
     assert len(keys) == 3
     assert keys[0] == keys[1] != keys[2]
+
+
+def test_a_member_who_starts_with_a_trial_is_welcomed_at_once(member, stripe_stub, tiers):
+    """A trial set in Stripe (the dashboard, a Payment Link) starts the subscription
+    `trialing`: the member is welcomed then, not only when the first payment is taken."""
+    subscribe(member, stripe_stub, deliver=False)
+    for obj in stripe_stub._db.values():
+        if obj.get("object") == "subscription":
+            obj["status"] = "trialing"
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Subscription.status)) == "trialing"
+    assert subjects() == ["Welcome to Supporter"]
