@@ -140,17 +140,9 @@ def _first_item(stripe_subscription: dict) -> dict:
 
 
 def _tier_for_price(price: dict) -> Tier | None:
-    product = price.get("product")
-    product_id = product if isinstance(product, str) else (product or {}).get("id")
-    tier = db.session.scalar(select(Tier).where(Tier.stripe_product_id == product_id))
-    if tier is None and price.get("id"):
-        tier = db.session.scalar(
-            select(Tier).where(
-                (Tier.stripe_monthly_price_id == price["id"])
-                | (Tier.stripe_yearly_price_id == price["id"])
-            )
-        )
-    return tier
+    # catalogue.sync_tier makes every price of a tier on the tier's product, so the product (an
+    # id: never expanded) names the tier, for today's prices and every earlier one alike.
+    return db.session.scalar(select(Tier).where(Tier.stripe_product_id == price["product"]))
 
 
 def sync_subscription(stripe_subscription: dict) -> Subscription | None:
