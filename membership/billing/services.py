@@ -135,22 +135,14 @@ def fulfil_from_success_page(session_id: str, user: User) -> bool:
 
 
 def _first_item(stripe_subscription: dict) -> dict:
-    items = (stripe_subscription.get("items") or {}).get("data") or []
-    return items[0] if items else {}
+    # A subscription always has at least one item; ours have exactly one.
+    return stripe_subscription["items"]["data"][0]
 
 
 def _tier_for_price(price: dict) -> Tier | None:
-    product = price.get("product")
-    product_id = product if isinstance(product, str) else (product or {}).get("id")
-    tier = db.session.scalar(select(Tier).where(Tier.stripe_product_id == product_id))
-    if tier is None and price.get("id"):
-        tier = db.session.scalar(
-            select(Tier).where(
-                (Tier.stripe_monthly_price_id == price["id"])
-                | (Tier.stripe_yearly_price_id == price["id"])
-            )
-        )
-    return tier
+    # catalogue.sync_tier makes every price of a tier on the tier's product, so the product (an
+    # id: never expanded) names the tier, for today's prices and every earlier one alike.
+    return db.session.scalar(select(Tier).where(Tier.stripe_product_id == price["product"]))
 
 
 def sync_subscription(stripe_subscription: dict) -> Subscription | None:
@@ -166,6 +158,11 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
     )
     previous_status = record.status if record is not None else None
     if record is None:
+        if tier is None:
+            # Another product (a print edition) is not a membership, even when a member's
+            # Stripe customer bought it.
+            log.info("ignoring subscription %s: not one of our memberships", stripe_id)
+            return None
         match = matching.match_member(stripe_subscription)
         if match.conflict is not None:
             # Never guess whose money this is: report it, attach nothing.
@@ -175,15 +172,10 @@ def sync_subscription(stripe_subscription: dict) -> Subscription | None:
         user = match.user
         if user is not None:
             matching.resolve_conflict(stripe_id)
-        if tier is None:
-            # Another product sold from the same Stripe account (print), even to a member's
-            # own customer: it is not a membership and must not grant one.
-            log.info("ignoring subscription %s: not one of our memberships", stripe_id)
-            return None
-        customer = stripe_subscription.get("customer")
         record = Subscription(
             stripe_subscription_id=stripe_id,
-            stripe_customer_id=customer if isinstance(customer, str) else customer["id"],
+            # An id: nothing we ask Stripe for expands the customer.
+            stripe_customer_id=stripe_subscription["customer"],
             user_id=user.id if user else None,
             status=stripe_subscription["status"],
         )
@@ -327,7 +319,7 @@ def plan_tier_change(user: User, tier_slug: str, interval: str) -> TierChange:
             price_id,
             int(time.time()),
         )
-        amount_due = int(preview.get("amount_due") or 0)
+        amount_due = preview["amount_due"]
     return TierChange(
         subscription=record,
         tier=tier,

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from membership.extensions import db
-from membership.models import OutboxEmail, Subscription, User
+from membership.models import OutboxEmail, Subscription, SubscriptionConflict, Tier, User
 from membership.models.types import utcnow
 from tests.conftest import connect_webhooks, sign_in_with_two_factor, stripe_settings
 from tests.rules.pages import alerts
@@ -299,3 +299,149 @@ def test_deleting_an_account_cancels_only_its_own_live_subscription(
     [own_live] = [s for s in db.session.scalars(select(Subscription)) if s.tier.slug == "patron"]
     assert cancelled == [f"/v1/subscriptions/{own_live.stripe_subscription_id}"]
     assert db.session.get(Subscription, others.id).status == "active"
+
+
+# --- whose subscription it is ------------------------------------------------------------------
+
+
+def reconcile(app) -> str:
+    """The operator's repair: every subscription read again from Stripe."""
+    result = app.test_cli_runner().invoke(args=["stripe", "reconcile"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    return result.output
+
+
+def moved_away(user_id: int) -> str:
+    """The member's row lost its Stripe customer id (an import) and now has another email."""
+    user = db.session.get(User, user_id)
+    customer_id = user.stripe_customer_id
+    user.stripe_customer_id = None
+    user.email = "mia@elsewhere.example.org"
+    db.session.commit()
+    return customer_id
+
+
+def test_a_subscription_naming_a_member_with_another_email_is_held_until_the_customer_matches(
+    app, member, stripe_stub, tiers, paid_story
+):
+    """Never guess whose money it is: the claim is reported, and applied only by customer id."""
+    session_id = session_id_of(checkout(member))
+    customer_id = moved_away(member.user.id)
+    stripe_stub.complete_checkout(session_id)
+    subscription_id = subscription_id_in_outbox(stripe_stub)
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+    assert not reads_paid_story(member)
+    conflict = db.session.scalar(select(SubscriptionConflict))
+    assert conflict.stripe_subscription_id == subscription_id
+    assert conflict.stripe_customer_id == customer_id
+    assert conflict.claimed_user_id == member.user.id
+    assert conflict.customer_email == "member@example.org"
+    assert "mia@elsewhere.example.org" in conflict.reason
+    assert f"CONFLICT subscription {subscription_id} not applied" in reconcile(app)
+
+    # The administrator stores the customer id on the member: now it matches, by that id.
+    db.session.get(User, member.user.id).stripe_customer_id = customer_id
+    db.session.commit()
+    assert "CONFLICT" not in reconcile(app)
+    assert db.session.scalar(select(Subscription.user_id)) == member.user.id
+    assert reads_paid_story(member)
+    assert db.session.get(SubscriptionConflict, conflict.id).dismissed_at is not None
+
+
+def test_a_subscription_of_no_known_member_waits_unattached_and_is_attached_later(
+    app, member, stripe_stub, tiers, paid_story
+):
+    """A membership bought with a Stripe customer we do not know is kept, attached to no one,
+    and tried again on each sync: a claim that does not match is reported, a customer id that
+    does is applied."""
+    session_id = session_id_of(checkout(member))
+    customer_id = moved_away(member.user.id)
+    stripe_stub.complete_checkout(session_id)
+    subscription_id = subscription_id_in_outbox(stripe_stub)
+    path = f"/v1/subscriptions/{subscription_id}"
+    stripe_api(stripe_stub, "POST", path, {"metadata": ""})  # claims nobody
+    assert set(stripe_stub.deliver()) == {200}
+    record = db.session.scalar(select(Subscription))
+    assert (record.user_id, record.tier_id) == (None, tiers["supporter"].id)
+    assert not reads_paid_story(member)
+    assert db.session.scalar(select(func.count(SubscriptionConflict.id))) == 0
+
+    # Someone edits the metadata in Stripe's dashboard to name the member: the emails differ.
+    stripe_api(stripe_stub, "POST", path, {"metadata[user_id]": str(member.user.id)})
+    assert set(stripe_stub.deliver()) == {200}
+    conflict = db.session.scalar(select(SubscriptionConflict))
+    assert conflict.stripe_subscription_id == subscription_id
+    assert conflict.claimed_user_id == member.user.id
+    assert db.session.scalar(select(Subscription.user_id)) is None
+    assert not reads_paid_story(member)
+
+    db.session.get(User, member.user.id).stripe_customer_id = customer_id
+    db.session.commit()
+    reconcile(app)
+    assert db.session.scalar(select(Subscription.user_id)) == member.user.id
+    assert reads_paid_story(member)
+    assert db.session.get(SubscriptionConflict, conflict.id).dismissed_at is not None
+
+
+def test_our_copy_records_when_the_member_cancelled_as_stripe_says(member, stripe_stub, tiers):
+    """The books keep Stripe's cancellation time, and forget it when the member resumes."""
+    record = subscribe(member, stripe_stub)
+    assert member.submit("/membership/cancel", page="/account").status_code == 302
+    path = f"/v1/subscriptions/{record.stripe_subscription_id}"
+    cancelled = stripe_api(stripe_stub, "GET", path)["canceled_at"]
+    assert cancelled
+    db.session.expire_all()
+    assert db.session.scalar(select(Subscription.canceled_at)).timestamp() == cancelled
+    assert member.submit("/membership/resume", page="/account").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(Subscription.canceled_at)) is None
+
+
+def test_a_member_paying_in_euros_sees_euros(member, stripe_stub):
+    """The plan line and an upgrade's charge are in the currency the member pays in."""
+    from membership.billing.catalogue import sync_tier
+
+    for slug, monthly in [("friend", 500), ("ally", 1500)]:
+        tier = Tier(slug=slug, name=slug.title(), monthly_price=monthly, yearly_price=monthly * 10)
+        tier.currency = "eur"
+        db.session.add(tier)
+        db.session.flush()
+        sync_tier(tier)
+    db.session.commit()
+    subscribe(member, stripe_stub, tier="friend")
+    assert plan_on_account_page(member) == "Friend · €5 / month"
+    page = member.get("/membership/change?tier=ally&interval=month").get_data(as_text=True)
+    assert re.search(r"You will be charged <strong>€[\d.]+</strong> now", page), page
+
+
+def test_two_workers_creating_the_same_subscription_leave_one_row(
+    member, stripe_stub, tiers, paid_story, monkeypatch
+):
+    """Two of Stripe's events about a new subscription, handled at the same moment: the worker
+    that inserts second updates the row the first one created, and the member is paying."""
+    from membership.billing import matching
+
+    subscribe(member, stripe_stub, deliver=False)
+    subscription_id = subscription_id_in_outbox(stripe_stub)
+    match_member = matching.match_member
+
+    def other_worker_inserts_meanwhile(stripe_subscription):
+        monkeypatch.setattr(matching, "match_member", match_member)  # once
+        db.session.add(
+            Subscription(
+                stripe_subscription_id=subscription_id,
+                stripe_customer_id=stripe_subscription["customer"],
+                status="incomplete",
+            )
+        )
+        db.session.flush()
+        return match_member(stripe_subscription)
+
+    monkeypatch.setattr(matching, "match_member", other_worker_inserts_meanwhile)
+    assert set(stripe_stub.deliver()) == {200}
+    record = db.session.scalar(select(Subscription))
+    assert db.session.scalar(select(func.count(Subscription.id))) == 1
+    assert (record.user_id, record.status) == (member.user.id, "active")
+    assert reads_paid_story(member)

@@ -1,7 +1,9 @@
 """What a member sees of their plan: checkout details, yearly billing, changes, refusals."""
 
 import re
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -294,3 +296,64 @@ def test_a_reader_who_comes_back_after_the_window_gets_a_new_checkout(
     time.sleep(1.05)
     second = checkout(member, "patron", "month").headers["Location"]
     assert first != second
+
+
+def test_the_stripe_customer_names_the_reader_and_their_account(member, stripe_stub, tiers):
+    """In Stripe's dashboard the newsroom sees who the customer is, and which account."""
+    checkout(member)
+    [created] = [r for r in stripe_stub.requests if r["path"] == "/v1/customers"]
+    assert created["params"]["name"] == "Mia"
+    assert created["params"]["metadata"] == {"user_id": str(member.user.id)}
+
+
+def test_an_upgrade_preview_is_priced_for_this_subscription_at_this_moment(
+    member, stripe_stub, tiers
+):
+    record = subscribe(member, stripe_stub)
+    stripe_stub.requests.clear()
+    before = int(time.time())
+    assert member.get("/membership/change?tier=patron&interval=month").status_code == 200
+    [preview] = [r for r in stripe_stub.requests if r["path"] == "/v1/invoices/create_preview"]
+    params = preview["params"]
+    assert params["customer"] == record.stripe_customer_id
+    assert params["subscription"] == record.stripe_subscription_id
+    assert before <= int(params["subscription_details"]["proration_date"]) <= time.time()
+
+
+def test_a_plan_change_retried_within_the_minute_is_applied_once(
+    member, stripe_stub, tiers, monkeypatch
+):
+    """The same change sent again in the same minute (a retried job, a timeout) reuses its
+    idempotency key, so Stripe applies and invoices it once; the next minute is a new change."""
+    from membership.billing import services
+
+    record = subscribe(member, stripe_stub)
+    user = db.session.get(User, member.user.id)
+    plan = services.plan_tier_change(user, "patron", "month")
+    minute = 1_800_000_000  # a whole minute since the epoch
+    clock = SimpleNamespace()
+    monkeypatch.setattr(services, "time", clock)
+    stripe_stub.requests.clear()
+    for second in (1, 59, 60):
+        clock.time = lambda second=second: minute + second
+        services.apply_tier_change(user, plan)
+    path = f"/v1/subscriptions/{record.stripe_subscription_id}"
+    keys = [
+        r["idempotency_key"]
+        for r in stripe_stub.requests
+        if r["method"] == "POST" and r["path"] == path
+    ]
+    assert len(keys) == 3
+    assert keys[0] == keys[1] != keys[2]
+
+
+def test_a_member_who_starts_with_a_trial_is_welcomed_at_once(member, stripe_stub, tiers):
+    """A trial set in Stripe (the dashboard, a Payment Link) starts the subscription
+    `trialing`: the member is welcomed then, not only when the first payment is taken."""
+    subscribe(member, stripe_stub, deliver=False)
+    for obj in stripe_stub._db.values():
+        if obj.get("object") == "subscription":
+            obj["status"] = "trialing"
+    assert set(stripe_stub.deliver()) == {200}
+    assert db.session.scalar(select(Subscription.status)) == "trialing"
+    assert subjects() == ["Welcome to Supporter"]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from membership.extensions import db
-from membership.models import OutboxEmail, Subscription
+from membership.models import OutboxEmail, Subscription, User
 from membership.models.types import utcnow
 from membership.sponsors import queries
 from tests.conftest import connect_webhooks, stripe_settings
@@ -177,3 +177,32 @@ def test_a_monthly_gift_is_not_a_membership(member, stripe_stub, make_article):
     assert set(stripe_stub.deliver()) == {200}
     assert db.session.scalar(select(func.count(Subscription.id))) == 0
     assert "Only for members." not in member.get("/articles/paid-story").get_data(as_text=True)
+
+
+def test_a_checkout_without_our_metadata_grants_the_plan_it_bought(
+    member, stripe_stub, tiers, make_article
+):
+    """A Payment Link made in Stripe's dashboard sets none of our metadata: a checkout for one
+    of our plans, by a member's customer, is a membership as soon as it completes."""
+    make_article(slug="paid-story", access_level="paid", body="Only for members.")
+    customer = stripe_api(stripe_stub, "POST", "/v1/customers", {"email": "member@example.org"})
+    db.session.get(User, member.user.id).stripe_customer_id = customer["id"]
+    db.session.commit()
+    session = stripe_api(
+        stripe_stub,
+        "POST",
+        "/v1/checkout/sessions",
+        {
+            "mode": "subscription",
+            "customer": customer["id"],
+            "line_items[0][price]": tiers["supporter"].stripe_monthly_price_id,
+            "line_items[0][quantity]": "1",
+            "success_url": "https://pay.example.org/thanks",
+        },
+    )
+    stripe_stub.complete_checkout(session["id"])
+    [completed] = [e for e in stripe_stub.outbox if e["type"] == "checkout.session.completed"]
+    assert not completed["data"]["object"]["metadata"]
+    assert stripe_stub.deliver([completed]) == [200]
+    assert db.session.scalar(select(Subscription.user_id)) == member.user.id
+    assert "Only for members." in member.get("/articles/paid-story").get_data(as_text=True)
