@@ -748,6 +748,16 @@ def mutated_module() -> str | None:
     return name.rpartition(".")[0]
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """The app's log handler writes to the `sys.stderr` of the session that made it: pytest's
+    capture, closed now. A later session in this process (mutmut runs its stats, its clean run
+    and every mutant in one process and its forks) must make its own, or each log line there
+    prints "Logging error" and the call stack into the output a CLI test reads."""
+    import logging
+
+    logging.getLogger("membership").handlers.clear()
+
+
 def pytest_configure(config):
     """Under mutmut: the Stripe SDK retries a 5xx after 10 ms, not 0.5 to 1 s.
 
