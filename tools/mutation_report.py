@@ -3,6 +3,7 @@
     .venv/bin/python tools/mutation_report.py               # the table
     .venv/bin/python tools/mutation_report.py --survivors   # and every surviving mutant's name
     .venv/bin/python tools/mutation_report.py --diffs       # and what each survivor changes
+    .venv/bin/python tools/mutation_report.py --seconds     # where a run's time went
 
 Killed (and timed-out) mutants over every mutant checked. A mutant that no selected test reaches
 ("no tests") counts as a survivor: nothing protects that line.
@@ -24,14 +25,18 @@ def module_of(meta: Path) -> str:
 
 
 def tally(meta: Path) -> dict:
-    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    results = json.loads(meta.read_text())
+    codes, seconds = results["exit_code_by_key"], results.get("durations_by_key", {})
     row = {"killed": 0, "survived": 0, "no_tests": 0, "unchecked": 0, "other": 0, "survivors": []}
+    row["killed_seconds"] = row["survived_seconds"] = 0.0
     for name, code in sorted(codes.items()):
         if code is None:
             row["unchecked"] += 1
         elif code in KILLED:
             row["killed"] += 1
+            row["killed_seconds"] += seconds.get(name, 0.0)
         elif code in SURVIVED or code in NO_TESTS:
+            row["survived_seconds"] += seconds.get(name, 0.0)
             row["survived" if code in SURVIVED else "no_tests"] += 1
             row["survivors"].append(name)
         else:
@@ -57,6 +62,9 @@ def main() -> int:
     parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
     parser.add_argument("--diffs", action="store_true", help="each survivor's changed lines")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--seconds", action="store_true", help="a worker's seconds on killed and surviving mutants"
+    )
     args = parser.parse_args()
     metas = sorted(Path("mutants").glob("membership/**/*.py.meta"))
     if not metas:
@@ -74,6 +82,10 @@ def main() -> int:
             f"{module:36} {row['total']:7} {row['killed']:7} {row['survived']:8} "
             f"{row['no_tests']:7} {row['score']:6.1f}%{unchecked}"
         )
+    if args.seconds:
+        print(f"\n{'module':36} {'killed: worker-s':>17} {'survived: worker-s':>19}")
+        for module, row in rows.items():
+            print(f"{module:36} {row['killed_seconds']:17,.0f} {row['survived_seconds']:19,.0f}")
     if args.survivors or args.diffs:
         for module, row in rows.items():
             for name in row["survivors"]:
