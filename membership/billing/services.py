@@ -147,8 +147,8 @@ def _tier_for_price(price: dict) -> Tier | None:
 
 def sync_subscription(stripe_subscription: dict) -> Subscription | None:
     """Upsert our copy from Stripe's current object, and send the emails its changes call for."""
-    if (stripe_subscription.get("metadata") or {}).get("kind") == "sponsorship":
-        return None
+    # A monthly gift's price is on no tier's product: the check below ignores it with every
+    # other product that is not a membership.
     item = _first_item(stripe_subscription)
     price = item.get("price") or {}
     tier = _tier_for_price(price)

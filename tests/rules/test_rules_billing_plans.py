@@ -357,3 +357,17 @@ def test_a_member_who_starts_with_a_trial_is_welcomed_at_once(member, stripe_stu
     assert set(stripe_stub.deliver()) == {200}
     assert db.session.scalar(select(Subscription.status)) == "trialing"
     assert subjects() == ["Welcome to Supporter"]
+
+
+def test_a_checkout_with_nothing_to_pay_today_grants_the_membership(member, stripe_stub, tiers):
+    """A trial (or a full discount) completes Checkout with `no_payment_required`: the checkout
+    event alone grants the plan, as a paid one does."""
+    subscribe(member, stripe_stub, deliver=False)
+    for obj in stripe_stub._db.values():
+        if obj.get("object") == "subscription":
+            obj["status"] = "trialing"
+        if obj.get("object") == "checkout.session":
+            obj["payment_status"] = "no_payment_required"
+    delivered = stripe_stub.deliver(drop=["customer.subscription.created", "invoice.paid"])
+    assert delivered == [200]
+    assert plan_on_account_page(member).startswith("Supporter")
