@@ -235,7 +235,8 @@ def post_comment(
     if not held:
         adjust_comment_counts(article.id, thread_id, +1)
     else:
-        bump_discussion(article.id)  # the author sees their held comment
+        # The shared discussion does not change: a held comment reaches only its author's own
+        # part of the page, read for them on each request.
         log.info("comment by account #%s held for review: %s", user.id, held)
     db.session.flush()
     if reply_to is not None:

@@ -9,7 +9,9 @@ from datetime import timedelta
 
 import pytest
 
+from membership.extensions import db
 from membership.models.types import utcnow
+from membership.settings import set_setting
 from tests.test_comments import ARTICLE_URL, comments, post
 
 
@@ -67,3 +69,20 @@ def test_a_deletion_shows_at_once(app, article, author):
     [comment] = comments()
     assert author.submit(f"/comments/{comment.id}/delete").status_code == 302
     assert "Soon deleted" not in cached_page(app)
+
+
+def test_a_newcomers_held_comment_shows_to_its_author_at_once_and_to_nobody_else(
+    app, article, make_user, login, liker
+):
+    """The site holds first comments for a moderator: the author sees theirs, marked as
+    waiting, in the page after posting; the cached discussion everyone else gets is unchanged."""
+    set_setting("hold_first_comments", 1)
+    db.session.commit()
+    before = cached_page(app)
+    newcomer = app.test_client()
+    assert login(newcomer, make_user("nina@example.org").email).status_code == 302
+    assert post(newcomer, "My very first comment").status_code == 302
+    mine = newcomer.get(ARTICLE_URL).get_data(as_text=True)
+    assert "My very first comment" in mine and "hidden pending review" in mine
+    assert "My very first comment" not in liker.get(ARTICLE_URL).get_data(as_text=True)
+    assert cached_page(app) == before
