@@ -13,6 +13,7 @@ from membership.cache import bump_site_version
 from membership.extensions import db
 from membership.models import SiteSetting, Subscription, Tier, User, UserSession
 from membership.models.types import utcnow
+from tests.rules.test_rules_membership import statements_run
 
 
 def signed_in_hours_ago(hours: float) -> None:
@@ -331,16 +332,8 @@ def test_a_paying_members_plan_is_read_with_the_session_in_one_statement(
     """The account page shows the plan with no statement of its own for it (the session
     loader reads the subscription and the tiers with the session row)."""
     login(client, paying_member(make_user, kind).email)
-    statements = []
-
-    def record(_connection, _cursor, statement, *_args) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements_run() as statements:
         page = client.get("/account").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert "Patron" in page
     own = [s for s in statements if "FROM tiers" in s or "FROM subscriptions" in s]
     assert own == []
