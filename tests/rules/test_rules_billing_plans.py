@@ -347,13 +347,20 @@ def test_a_plan_change_retried_within_the_minute_is_applied_once(
     assert keys[0] == keys[1] != keys[2]
 
 
-def test_a_member_who_starts_with_a_trial_is_welcomed_at_once(member, stripe_stub, tiers):
-    """A trial set in Stripe (the dashboard, a Payment Link) starts the subscription
-    `trialing`: the member is welcomed then, not only when the first payment is taken."""
-    subscribe(member, stripe_stub, deliver=False)
-    for obj in stripe_stub._db.values():
+def complete_a_trial_checkout(member, stub) -> None:
+    """A Checkout for a plan with a trial set in Stripe (the dashboard, a Payment Link):
+    nothing to pay today, and the subscription starts `trialing`."""
+    subscribe(member, stub, deliver=False)
+    for obj in stub._db.values():
         if obj.get("object") == "subscription":
             obj["status"] = "trialing"
+        if obj.get("object") == "checkout.session":
+            obj["payment_status"] = "no_payment_required"
+
+
+def test_a_member_who_starts_with_a_trial_is_welcomed_at_once(member, stripe_stub, tiers):
+    """The member is welcomed when the trial starts, not only when the first payment is taken."""
+    complete_a_trial_checkout(member, stripe_stub)
     assert set(stripe_stub.deliver()) == {200}
     assert db.session.scalar(select(Subscription.status)) == "trialing"
     assert subjects() == ["Welcome to Supporter"]
@@ -362,12 +369,7 @@ def test_a_member_who_starts_with_a_trial_is_welcomed_at_once(member, stripe_stu
 def test_a_checkout_with_nothing_to_pay_today_grants_the_membership(member, stripe_stub, tiers):
     """A trial (or a full discount) completes Checkout with `no_payment_required`: the checkout
     event alone grants the plan, as a paid one does."""
-    subscribe(member, stripe_stub, deliver=False)
-    for obj in stripe_stub._db.values():
-        if obj.get("object") == "subscription":
-            obj["status"] = "trialing"
-        if obj.get("object") == "checkout.session":
-            obj["payment_status"] = "no_payment_required"
+    complete_a_trial_checkout(member, stripe_stub)
     delivered = stripe_stub.deliver(drop=["customer.subscription.created", "invoice.paid"])
     assert delivered == [200]
     assert plan_on_account_page(member).startswith("Supporter")
