@@ -740,6 +740,22 @@ MUTATION_TESTS = {
 }
 
 
+# Which tests killed each function's mutants in an earlier run, committed as pytest-split
+# commits its durations: `tools/mutation_report.py --save-kills` writes it after a run.
+MUTATION_KILLS = Path(__file__).with_name("mutation-kills.json")
+
+
+def pytest_runtest_logreport(report):
+    """While mutmut tests a mutant: note the test that killed it (mutmut stops at the first
+    failure), in mutants/mutation-kills.jsonl, one line per kill (appends of a short line from
+    the two workers do not interleave)."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if report.failed and "__mutmut_" in mutant:
+        line = json.dumps([mutant, report.nodeid.removeprefix("mutants/")])
+        with open("mutation-kills.jsonl", "a", encoding="utf-8") as kills:
+            kills.write(line + "\n")
+
+
 def mutated_module() -> str | None:
     """The module whose mutant runs in this process (mutmut sets `module.x_function__mutmut_N`)."""
     name = os.environ.get("MUTANT_UNDER_TEST", "")
@@ -812,13 +828,18 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.removeprefix("mutants/")
         return next((i for i, p in enumerate(prefixes) if path.startswith(p)), len(prefixes))
 
-    # Within a file group, quickest first (the times mutmut measured in its stats run): a
-    # mutant most tests catch is then caught by a cheap one.
+    # First the tests that killed most mutants of the same function in an earlier run
+    # (MUTATION_KILLS), then by file group, quickest first within a group (the times mutmut
+    # measured in its stats run): a mutant most tests catch is then caught by a cheap one.
     stats = Path("mutmut-stats.json")
     seconds = json.loads(stats.read_text())["duration_by_test"] if stats.exists() else {}
+    function = os.environ["MUTANT_UNDER_TEST"].rpartition("__mutmut_")[0]
+    known = json.loads(MUTATION_KILLS.read_text()) if MUTATION_KILLS.exists() else {}
+    kills = known.get(function, {})
 
-    def order(item) -> tuple[int, float]:
-        return rank(item), seconds.get(item.nodeid.removeprefix("mutants/"), 0.0)
+    def order(item) -> tuple[int, int, float]:
+        path = item.nodeid.removeprefix("mutants/")
+        return -kills.get(path, 0), rank(item), seconds.get(path, 0.0)
 
     kept = sorted((item for item in items if rank(item) < len(prefixes)), key=order)
     dropped = [item for item in items if rank(item) == len(prefixes)]

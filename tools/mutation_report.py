@@ -4,6 +4,7 @@
     .venv/bin/python tools/mutation_report.py --survivors   # and every surviving mutant's name
     .venv/bin/python tools/mutation_report.py --diffs       # and what each survivor changes
     .venv/bin/python tools/mutation_report.py --seconds     # where a run's time went
+    .venv/bin/python tools/mutation_report.py --save-kills  # tests/mutation-kills.json
 
 Killed (and timed-out) mutants over every mutant checked. A mutant that no selected test reaches
 ("no tests") counts as a survivor: nothing protects that line.
@@ -63,6 +64,11 @@ def main() -> int:
     parser.add_argument("--diffs", action="store_true", help="each survivor's changed lines")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
+        "--save-kills",
+        action="store_true",
+        help="write which tests killed each function's mutants to tests/mutation-kills.json",
+    )
+    parser.add_argument(
         "--seconds", action="store_true", help="a worker's seconds on killed and surviving mutants"
     )
     args = parser.parse_args()
@@ -94,7 +100,27 @@ def main() -> int:
                     print(changed_lines(name))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    if args.save_kills:
+        save_kills(Path("mutants/mutation-kills.jsonl"), Path("tests/mutation-kills.json"))
     return 0
+
+
+def save_kills(recorded: Path, target: Path) -> None:
+    """Per mutated function, how many of its mutants each test killed (the conftest runs the
+    best killers first). Functions not in this run keep what an earlier run found."""
+    kills = json.loads(target.read_text()) if target.exists() else {}
+    fresh: dict[str, dict[str, int]] = {}
+    for line in recorded.read_text().splitlines():
+        mutant, test = json.loads(line)
+        counts = fresh.setdefault(mutant.rpartition("__mutmut_")[0], {})
+        counts[test] = counts.get(test, 0) + 1
+    kills.update(fresh)
+    ordered = {
+        function: dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        for function, counts in sorted(kills.items())
+    }
+    target.write_text(json.dumps(ordered, indent=1) + "\n")
+    print(f"{target}: {len(fresh)} functions from this run, {len(ordered)} in all")
 
 
 if __name__ == "__main__":
