@@ -110,7 +110,7 @@ wrk:
 .PHONY: mutation coverage
 mutation: $(STAMP)
 	nice -n 10 $(BIN)/mutmut run --max-children 2
-	$(BIN)/python tools/mutation_report.py
+	$(BIN)/python tools/mutation_report.py --save-kills
 
 # Branch coverage of the unit suites (not e2e) on SQLite, per package.
 coverage: $(STAMP)

@@ -108,6 +108,9 @@ def main() -> int:
 def save_kills(recorded: Path, target: Path) -> None:
     """Per mutated function, how many of its mutants each test killed (the conftest runs the
     best killers first). Functions not in this run keep what an earlier run found."""
+    if not recorded.exists():
+        print(f"{recorded}: no kills recorded in this run; {target} unchanged")
+        return
     kills = json.loads(target.read_text()) if target.exists() else {}
     fresh: dict[str, dict[str, int]] = {}
     for line in recorded.read_text().splitlines():
