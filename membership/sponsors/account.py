@@ -76,11 +76,11 @@ def cancel_monthly(sponsorship: Sponsorship) -> None:
 def end_for_deletion(user: User) -> None:
     """Account deletion: monthly gifts stop in Stripe now; every gift keeps its amount, not the
     sponsor's name or email."""
+    running = (SponsorshipStatus.PENDING, SponsorshipStatus.ACTIVE)
+    # Read them all first: cancelling one writes (sync_subscription) before the rest are read.
     gifts = db.session.scalars(select(Sponsorship).where(Sponsorship.user_id == user.id)).all()
     for sponsorship in gifts:
-        running = (SponsorshipStatus.PENDING, SponsorshipStatus.ACTIVE)
         if sponsorship.stripe_subscription_id and sponsorship.status in running:
             sync_subscription(gateway.cancel_subscription_now(sponsorship.stripe_subscription_id))
-    for sponsorship in gifts:
         sponsorship.display_name = ""
         sponsorship.email = None
